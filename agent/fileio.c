@@ -1,0 +1,187 @@
+/*
+ * File I/O.
+ *
+ * MUST rules for this file:
+ * - Every file doagent writes goes through fileio_write_atomic: a reader sees the old
+ *   file or the new one, never a part of either, also across a crash.
+ * - Mode and owner are set on the temporary file before its contents are written,
+ *   so a secret is never readable by anyone it is not meant for, even briefly.
+ * - Nothing follows a symlink at the target: the temporary file is created with
+ *   O_EXCL|O_NOFOLLOW and renamed over whatever is there.
+ * - Reads are bounded: a file larger than its limit is refused, not truncated.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "macro.h"
+
+int fileio_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	char chunk[8192];
+	int in;
+
+	if (strcmp(path, "-") == 0)
+		in = STDIN_FILENO;
+	else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return -errno;
+		in = fd;
+	}
+	for (;;) {
+		ssize_t n = read(in, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max)
+			return -E2BIG;
+		if (buf_append(&b, chunk, (size_t)n) < 0)
+			return -ENOMEM;
+	}
+	*ret = buf_steal(&b, ret_len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int split_path(const char *path, char **ret_dir, const char **ret_base)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (!slash)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	*ret_base = slash ? slash + 1 : path;
+	if (!**ret_base || strcmp(*ret_base, ".") == 0 || strcmp(*ret_base, "..") == 0) {
+		free(dir);
+		return -EINVAL;
+	}
+	*ret_dir = dir;
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int create_temp(int dirfd, const char *base, char *name, size_t size)
+{
+	unsigned attempt;
+
+	for (attempt = 0; attempt < 16; attempt++) {
+		unsigned long long rnd;
+		int fd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return -EIO;
+		if ((size_t)snprintf(name, size, ".#%.64s.%016llx", base, rnd) >= size)
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
+int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+			gid_t gid)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int dirfd = -1, fd = -1;
+	char tmp[NAME_MAX + 1];
+	const char *base;
+	int r;
+
+	r = split_path(path, &dir, &base);
+	if (r < 0)
+		return r;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	fd = create_temp(dirfd, base, tmp, sizeof(tmp));
+	if (fd < 0)
+		return fd;
+	if (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0)
+		goto fail_errno;
+	if (fchmod(fd, mode) < 0)
+		goto fail_errno;
+	r = write_all(fd, data, len);
+	if (r < 0)
+		goto fail;
+	if (fsync(fd) < 0)
+		goto fail_errno;
+	if (renameat(dirfd, tmp, dirfd, base) < 0)
+		goto fail_errno;
+	if (fsync(dirfd) < 0)
+		return -errno;
+	return 0;
+fail_errno:
+	r = -errno;
+fail:
+	unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int fileio_mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *copy = strdup(path);
+	struct stat st;
+	char *p;
+
+	if (!copy)
+		return -ENOMEM;
+	if (strspn(copy, "/") == strlen(copy))
+		return 0;
+	for (p = copy + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (stat(copy, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+		if (last)
+			break;
+		*p = '/';
+	}
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* Reading bounded files and writing files atomically: the only way doagent writes. */
+#ifndef DOAGENT_FILEIO_H
+#define DOAGENT_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read all of path ("-" = standard input), refusing more than max bytes.
+ * Returns 0 with a malloc'd NUL-terminated *ret and its length in *ret_len (the data
+ * may hold NUL bytes), -E2BIG when longer than max, or -errno. */
+int fileio_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/*
+ * Replace path with len bytes of data, atomically: a new file is created next to it
+ * (O_EXCL, O_NOFOLLOW), given mode and owner before any byte is written, written in
+ * full, fsync'ed, renamed over path, and the directory is fsync'ed. uid/gid (uid_t)-1
+ * leave the owner alone. On failure the temporary file is removed and path is as it
+ * was. A symlink at path is replaced, never followed. Returns 0 or -errno.
+ */
+int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+			gid_t gid);
+
+/* Create path and its missing parents with mode (existing ones are left alone).
+ * Returns 0 or -errno (-ENOTDIR when a component is not a directory). */
+int fileio_mkdir_p(const char *path, mode_t mode);
+
+#endif

@@ -1,0 +1,391 @@
+/* doagent: configure this droplet's Redis from its user data, once per droplet. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "doagent.h"
+#include "fileio.h"
+#include "log.h"
+#include "metadata.h"
+#include "plan.h"
+#include "secret.h"
+#include "strutil.h"
+#include "strv.h"
+#include "userdata.h"
+
+#ifndef PKGDATADIR
+#define PKGDATADIR "/usr/local/share/doagent"
+#endif
+
+struct options {
+	bool dry_run;
+	bool check;
+	bool json;
+	const char *user_data;
+	const char *metadata;
+	const char *output_dir;
+	const char *templates;
+	const char *memory;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: doagent [--dry-run [--output-dir DIR]] [--check] [--json]\n"
+		"               [--user-data FILE|-] [--metadata FILE] [--templates DIR] [--memory SIZE]\n"
+		"\n"
+		"  --dry-run          render and print the plan and every file; change nothing\n"
+		"  --check            validate the user data only\n"
+		"  --json             machine-readable output for --dry-run and --check\n"
+		"  --user-data FILE   user data from FILE (- for standard input) instead of the metadata\n"
+		"  --metadata FILE    the metadata document (v1.json) from FILE\n"
+		"  --output-dir DIR   with --dry-run: write the rendered files under DIR/<absolute path>\n"
+		"  --templates DIR    templates from DIR first (default " "/etc/doagent/templates"
+		"), then the shipped ones\n"
+		"  --memory SIZE      with --dry-run: the droplet's RAM for maxmemory percentages\n"
+		"                     (default: this machine's MemTotal)\n"
+		"  --version, --help\n"
+		"\n"
+		"Exit status: 0 success, 2 usage, 65 invalid user data or metadata, 1 other failure.\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_DRY_RUN = 256, OPT_CHECK, OPT_JSON, OPT_USER_DATA, OPT_METADATA, OPT_OUTPUT_DIR,
+	       OPT_TEMPLATES, OPT_MEMORY, OPT_VERSION, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "user-data", required_argument, NULL, OPT_USER_DATA },
+		{ "metadata", required_argument, NULL, OPT_METADATA },
+		{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+		{ "templates", required_argument, NULL, OPT_TEMPLATES },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_DRY_RUN: o->dry_run = true; break;
+		case OPT_CHECK: o->check = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_USER_DATA: o->user_data = optarg; break;
+		case OPT_METADATA: o->metadata = optarg; break;
+		case OPT_OUTPUT_DIR: o->output_dir = optarg; break;
+		case OPT_TEMPLATES: o->templates = optarg; break;
+		case OPT_MEMORY: o->memory = optarg; break;
+		case OPT_VERSION:
+			printf("doagent %s\n", PACKAGE_VERSION);
+			exit(DOAGENT_EXIT_OK);
+		case OPT_HELP:
+			usage(stdout);
+			exit(DOAGENT_EXIT_OK);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->dry_run && o->check) {
+		log_error("--dry-run and --check exclude each other");
+		return -EINVAL;
+	}
+	if (o->output_dir && !o->dry_run) {
+		log_error("--output-dir goes with --dry-run");
+		return -EINVAL;
+	}
+	if (o->memory && !o->dry_run) {
+		log_error("--memory goes with --dry-run");
+		return -EINVAL;
+	}
+	if (o->json && !o->dry_run && !o->check) {
+		log_error("--json goes with --dry-run or --check");
+		return -EINVAL;
+	}
+	if (!o->dry_run && !o->check) {
+		log_error("the first-boot run is not available in this build yet; use --dry-run or --check");
+		return -EINVAL;
+	}
+	if (o->dry_run && !o->metadata) {
+		log_error("--dry-run needs --metadata FILE");
+		return -EINVAL;
+	}
+	if (o->check && !o->user_data && !o->metadata) {
+		log_error("--check needs --user-data FILE or --metadata FILE");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_metadata(const struct options *o, struct metadata **ret)
+{
+	_cleanup_free_ char *cause = NULL;
+	int r;
+
+	r = metadata_load_file(o->metadata, ret, &cause);
+	if (r == -EBADMSG || r == -E2BIG) {
+		log_error("metadata %s: %s", o->metadata, cause ? cause : strerror(-r));
+		return DOAGENT_EXIT_DATAERR;
+	}
+	if (r < 0) {
+		log_error("%s", cause ? cause : strerror(-r));
+		return DOAGENT_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+/* Read the user data from --user-data or from the metadata document. */
+static int load_user_data(const struct options *o, const struct metadata *md, char **ret,
+			  size_t *ret_len)
+{
+	int r;
+
+	if (!o->user_data) {
+		*ret = malloc(md->user_data_len + 1);
+		if (!*ret)
+			return -ENOMEM;
+		if (md->user_data)
+			memcpy(*ret, md->user_data, md->user_data_len);
+		(*ret)[md->user_data_len] = '\0';
+		*ret_len = md->user_data_len;
+		return 0;
+	}
+	/* One byte more than the limit, so that userdata_parse sees and names the excess. */
+	r = fileio_read_file(o->user_data, DOAGENT_USERDATA_MAX + 1, ret, ret_len);
+	if (r == -E2BIG) {
+		log_error("user data %s: larger than %d bytes (64 KiB), DigitalOcean's limit",
+			  o->user_data, DOAGENT_USERDATA_MAX);
+		return DOAGENT_EXIT_DATAERR;
+	}
+	if (r < 0) {
+		log_error("user data %s: %s", o->user_data, strerror(-r));
+		return DOAGENT_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static json_object *report_to_json(const struct userdata_report *rep, bool valid)
+{
+	static const char *const kinds[] = { "absent", "doagent", "foreign" };
+	json_object *o = json_object_new_object(), *diags = json_object_new_array();
+	size_t i;
+
+	if (!o || !diags) {
+		json_object_put(o);
+		json_object_put(diags);
+		return NULL;
+	}
+	json_object_object_add(o, "valid", json_object_new_boolean(valid));
+	json_object_object_add(o, "kind", json_object_new_string(kinds[rep->kind]));
+	if (rep->format)
+		json_object_object_add(o, "format", json_object_new_string(rep->format));
+	for (i = 0; i < rep->n_diags; i++) {
+		const struct userdata_diag *d = &rep->diags[i];
+		_cleanup_free_ char *text = userdata_diag_format(rep, d);
+		json_object *j = json_object_new_object();
+
+		json_object_array_add(diags, j);
+		json_object_object_add(j, "severity", json_object_new_string(
+							 d->severity == USERDATA_ERROR ? "error" : "notice"));
+		json_object_object_add(j, "line", json_object_new_int((int)d->line));
+		if (d->section)
+			json_object_object_add(j, "section", json_object_new_string(d->section));
+		if (d->key)
+			json_object_object_add(j, "key", json_object_new_string(d->key));
+		json_object_object_add(j, "message", json_object_new_string(d->message));
+		if (d->suggestion)
+			json_object_object_add(j, "suggestion", json_object_new_string(d->suggestion));
+		if (text)
+			json_object_object_add(j, "text", json_object_new_string(text));
+	}
+	json_object_object_add(o, "diagnostics", diags);
+	return o;
+}
+
+static void print_json(json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Parse the user data into c; print its diagnostics. Returns 0, or an exit status. */
+static int read_config(const struct options *o, const struct metadata *md, struct config *c,
+		       struct userdata_report *rep)
+{
+	_cleanup_erase_ char *data = NULL;
+	size_t len, i;
+	int r;
+
+	r = load_user_data(o, md, &data, &len);
+	if (r != 0)
+		return r < 0 ? DOAGENT_EXIT_FAILURE : r;
+	r = config_init(c);
+	if (r < 0)
+		return DOAGENT_EXIT_FAILURE;
+	r = userdata_parse(data, len, c, rep);
+	if (r == -ENOMEM) {
+		log_error("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	if (!o->json || !o->check)
+		for (i = 0; i < rep->n_diags; i++) {
+			_cleanup_free_ char *text = userdata_diag_format(rep, &rep->diags[i]);
+
+			if (rep->diags[i].severity == USERDATA_ERROR)
+				log_error("user data: %s", text ? text : rep->diags[i].message);
+			else if (!o->dry_run)
+				log_notice("user data: %s", text ? text : rep->diags[i].message);
+		}
+	if (r < 0 && !(o->json && o->check))
+		log_error("user data: %zu error%s; nothing was rendered", rep->n_errors,
+			  rep->n_errors == 1 ? "" : "s");
+	return r < 0 ? DOAGENT_EXIT_DATAERR : 0;
+}
+
+static int run_check(const struct options *o)
+{
+	_cleanup_metadata_ struct metadata *md = NULL;
+	struct userdata_report rep = { 0 };
+	struct config c = { 0 };
+	int r;
+
+	if (o->metadata && (r = load_metadata(o, &md)) != 0)
+		return r;
+	r = read_config(o, md, &c, &rep);
+	if (o->json) {
+		_cleanup_json_ json_object *j = report_to_json(&rep, r == 0);
+
+		if (j)
+			print_json(j);
+	} else if (r == 0)
+		printf("user data: valid%s%s\n", rep.format ? " (not doagent's: " : "",
+		       rep.format ? "the defaults apply)" : "");
+	userdata_report_done(&rep);
+	config_done(&c);
+	return r;
+}
+
+static int memory_size(const struct options *o, unsigned long long *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	struct config_memory m;
+	struct config tmp = { 0 };
+	_cleanup_free_ char *cause = NULL;
+	size_t len;
+	int r;
+
+	if (o->memory) {
+		r = config_set(&tmp, &config_keys[CONFIG_REDIS_MAXMEMORY], o->memory, &cause);
+		m = tmp.redis_maxmemory;
+		if (r < 0 || m.kind != CONFIG_MEMORY_BYTES) {
+			log_error("--memory %s: not a size such as 2gb", o->memory);
+			return DOAGENT_EXIT_USAGE;
+		}
+		*ret = m.value;
+		return 0;
+	}
+	r = fileio_read_file("/proc/meminfo", 64 * 1024, &text, &len);
+	if (r < 0 || plan_parse_meminfo(text, ret) < 0) {
+		log_error("cannot read MemTotal from /proc/meminfo; give --memory SIZE");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int run_dry_run(const struct options *o)
+{
+	_cleanup_metadata_ struct metadata *md = NULL;
+	_cleanup_erase_ char *generated = NULL;
+	_cleanup_plan_ struct plan *plan = NULL;
+	_cleanup_free_ char *cause = NULL;
+	_cleanup_strv_ char **notices = NULL;
+	struct userdata_report rep = { 0 };
+	struct config c = { 0 };
+	struct plan_input in = { 0 };
+	size_t i;
+	int r;
+
+	r = load_metadata(o, &md);
+	if (r != 0)
+		return r;
+	r = read_config(o, md, &c, &rep);
+	for (i = 0; r == 0 && i < rep.n_diags; i++) {
+		_cleanup_free_ char *text = userdata_diag_format(&rep, &rep.diags[i]);
+
+		if (!text || strv_extendf(&notices, "user data: %s", text) < 0)
+			r = DOAGENT_EXIT_FAILURE;
+	}
+	userdata_report_done(&rep);
+	if (r != 0)
+		goto out;
+	r = memory_size(o, &in.mem_total);
+	if (r != 0)
+		goto out;
+	if (!c.redis_password && secret_generate_password(&generated) < 0) {
+		log_error("cannot generate a password");
+		r = DOAGENT_EXIT_FAILURE;
+		goto out;
+	}
+	in.config = &c;
+	in.metadata = md;
+	in.password = c.redis_password ? c.redis_password : generated;
+	in.password_generated = !c.redis_password;
+	in.templates_dir = o->templates;
+	in.shipped_dir = PKGDATADIR "/templates";
+	in.notices = (const char *const *)notices;
+	r = plan_build(&in, &plan, &cause);
+	if (r < 0) {
+		log_error("%s", cause ? cause : strerror(-r));
+		r = r == -EBADMSG ? DOAGENT_EXIT_DATAERR : DOAGENT_EXIT_FAILURE;
+		goto out;
+	}
+	if (o->output_dir) {
+		free(cause);
+		cause = NULL;
+		r = plan_write_tree(plan, o->output_dir, &cause);
+		if (r < 0) {
+			log_error("%s", cause ? cause : strerror(-r));
+			r = DOAGENT_EXIT_FAILURE;
+			goto out;
+		}
+	}
+	if (o->json) {
+		_cleanup_json_ json_object *j = plan_to_json(plan);
+
+		if (!j) {
+			r = DOAGENT_EXIT_FAILURE;
+			goto out;
+		}
+		print_json(j);
+	} else if (plan_print(plan, stdout) < 0) {
+		r = DOAGENT_EXIT_FAILURE;
+		goto out;
+	}
+	r = 0;
+out:
+	config_done(&c);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+
+	log_set_program("doagent");
+	if (parse_options(argc, argv, &o) < 0)
+		return DOAGENT_EXIT_USAGE;
+	if (o.check)
+		return run_check(&o);
+	return run_dry_run(&o);
+}

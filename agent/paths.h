@@ -1,0 +1,20 @@
+/* Where things live on the droplet. */
+#ifndef DOAGENT_PATHS_H
+#define DOAGENT_PATHS_H
+
+#define PATH_REDIS_CONF "/etc/redis/redis.conf"
+#define PATH_STUNNEL_CONF "/etc/stunnel/doagent-redis.conf"
+#define PATH_TLS_CERT "/etc/doagent/tls/redis.crt"
+#define PATH_STATE_DIR "/var/lib/doagent"
+#define PATH_SECRETS_DIR PATH_STATE_DIR "/secrets"
+#define PATH_TLS_KEY PATH_SECRETS_DIR "/tls.key"
+#define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
+#define PATH_CONNECTION "/root/doagent-connection.txt"
+#define PATH_MOTD "/etc/motd.d/doagent"
+#define PATH_ETC_TEMPLATES "/etc/doagent/templates"
+#define PATH_METADATA_URL "http://169.254.169.254/metadata/v1.json"
+
+#define UNIT_REDIS "redis-server.service"
+#define UNIT_STUNNEL "stunnel@doagent-redis.service"
+
+#endif

@@ -1,0 +1,641 @@
+/*
+ * The plan: decide every change from the configuration and the metadata, render
+ * every file in memory, and only then let anyone write anything.
+ *
+ * MUST rules for this file:
+ * - Templates from /etc/doagent/templates (or --templates) are trusted only when
+ *   they are regular files not writable by group or others.
+ * - What is printed comes from the redacted rendering; only plan_write_tree writes
+ *   the real contents, and only with each file's own mode.
+ * - Redis always listens on loopback too: the readiness check and stunnel use it.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "netaddr.h"
+#include "paths.h"
+#include "plan.h"
+#include "render.h"
+#include "strv.h"
+
+#define TEMPLATE_MAX (256 * 1024)
+
+struct template_spec {
+	const char *name;
+	const char *path;
+	mode_t mode;
+	const char *owner;
+	const char *group;
+	enum render_escape escape;
+	bool sensitive;
+};
+
+static const struct template_spec spec_redis = {
+	"redis.conf", PATH_REDIS_CONF, 0640, "root", "redis", RENDER_REDIS, true,
+};
+static const struct template_spec spec_stunnel = {
+	"stunnel.conf", PATH_STUNNEL_CONF, 0644, "root", "root", RENDER_STUNNEL, false,
+};
+static const struct template_spec spec_firewall = {
+	"firewall.nft", PATH_FIREWALL_NFT, 0600, "root", "root", RENDER_NFT, false,
+};
+static const struct template_spec spec_connection = {
+	"connection.txt", PATH_CONNECTION, 0600, "root", "root", RENDER_TEXT, true,
+};
+static const struct template_spec spec_motd = {
+	"motd", PATH_MOTD, 0644, "root", "root", RENDER_TEXT, false,
+};
+
+struct builder {
+	const struct plan_input *in;
+	struct plan *plan;
+	struct render_vars *vars;
+	char *cause;
+	const struct metadata_ipv4 *private_ipv4;
+	const struct metadata_interface *public_if;
+};
+
+static int fail(struct builder *b, int r, const char *fmt, ...) _printf_(3, 4);
+
+static int fail(struct builder *b, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(b->cause);
+	va_start(ap, fmt);
+	if (vasprintf(&b->cause, fmt, ap) < 0)
+		b->cause = NULL;
+	va_end(ap);
+	return r;
+}
+
+/* ---- templates ---- */
+
+static int template_open(const char *dir, const char *name, char **ret_path)
+{
+	_cleanup_free_ char *path = NULL;
+	int fd;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	*ret_path = TAKE_PTR(path);
+	return fd;
+}
+
+/* Read a template: the override directory first, then the shipped ones. */
+static int template_load(struct builder *b, const char *name, char **ret, size_t *ret_len,
+			 char **ret_path)
+{
+	const char *dirs[] = {
+		b->in->templates_dir ? b->in->templates_dir : PATH_ETC_TEMPLATES,
+		b->in->shipped_dir,
+	};
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(dirs); i++) {
+		_cleanup_free_ char *path = NULL, *text = NULL;
+		_cleanup_close_ int fd = -1;
+		_cleanup_buf_ struct buf data = BUF_INIT;
+		char chunk[8192];
+		struct stat st;
+		ssize_t n;
+
+		if (!dirs[i])
+			continue;
+		fd = template_open(dirs[i], name, &path);
+		if (fd == -ENOENT)
+			continue;
+		if (fd == -ENOMEM)
+			return fail(b, fd, "out of memory");
+		if (fd < 0)
+			return fail(b, fd, "template %s/%s: %s", dirs[i], name, strerror(-fd));
+		if (fstat(fd, &st) < 0)
+			return fail(b, -errno, "template %s: %s", path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return fail(b, -EINVAL, "template %s: not a regular file", path);
+		if (st.st_mode & (S_IWGRP | S_IWOTH))
+			return fail(b, -EPERM, "template %s: writable by group or others; refusing it", path);
+		while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+			if (data.len + (size_t)n > TEMPLATE_MAX)
+				return fail(b, -E2BIG, "template %s: larger than %d bytes", path, TEMPLATE_MAX);
+			if (buf_append(&data, chunk, (size_t)n) < 0)
+				return fail(b, -ENOMEM, "out of memory");
+		}
+		if (n < 0)
+			return fail(b, -errno, "template %s: %s", path, strerror(errno));
+		*ret = buf_steal(&data, ret_len);
+		if (!*ret)
+			return fail(b, -ENOMEM, "out of memory");
+		*ret_path = TAKE_PTR(path);
+		return 0;
+	}
+	return fail(b, -ENOENT, "template %s: not found in %s%s%s", name, dirs[0],
+		    dirs[1] ? " nor in " : "", dirs[1] ? dirs[1] : "");
+}
+
+static int add_file(struct builder *b, const struct template_spec *spec)
+{
+	_cleanup_free_ char *tmpl = NULL, *source = NULL, *cause = NULL;
+	struct plan *p = b->plan;
+	struct plan_file *f, *v;
+	size_t len;
+	int r;
+
+	r = template_load(b, spec->name, &tmpl, &len, &source);
+	if (r < 0)
+		return r;
+	v = realloc(p->files, (p->n_files + 1) * sizeof(*v));
+	if (!v)
+		return fail(b, -ENOMEM, "out of memory");
+	p->files = v;
+	f = &v[p->n_files];
+	*f = (struct plan_file){
+		.mode = spec->mode, .owner = spec->owner, .group = spec->group,
+		.sensitive = spec->sensitive,
+	};
+	p->n_files++;
+	f->path = strdup(spec->path);
+	if (!f->path)
+		return fail(b, -ENOMEM, "out of memory");
+	f->template = TAKE_PTR(source);
+	r = render_template(tmpl, len, f->template, spec->escape, b->vars, 0, &f->content, &f->len, &cause);
+	if (r >= 0)
+		r = render_template(tmpl, len, f->template, spec->escape, b->vars, RENDER_REDACT,
+				    &f->shown, NULL, &cause);
+	if (r == -ENOMEM)
+		return fail(b, r, "out of memory");
+	if (r < 0)
+		return fail(b, r, "%s", cause ? cause : "template does not render");
+	return 0;
+}
+
+/* ---- addresses ---- */
+
+/* The addresses a listener in scope binds, in Redis' form ("-" marks optional ones). */
+static int scope_addresses(struct builder *b, int scope, const char *list, bool redis)
+{
+	struct render_vars *v = b->vars;
+	const struct metadata_interface *pub = b->public_if;
+	int r;
+
+	r = render_vars_list_add(v, list, NULL);
+	if (r < 0)
+		return r;
+	if (scope == CONFIG_SCOPE_ALL) {
+		r = render_vars_list_add(v, list, redis ? "*" : "0.0.0.0");
+		if (r >= 0 && redis)
+			r = render_vars_list_add(v, list, "-::*");
+		else if (r >= 0 && pub && pub->ipv6.present)
+			r = render_vars_list_add(v, list, pub->ipv6.address);
+		return r;
+	}
+	r = render_vars_list_add(v, list, "127.0.0.1");
+	if (r >= 0 && redis)
+		r = render_vars_list_add(v, list, "-::1");
+	if (r >= 0 && scope >= CONFIG_SCOPE_PRIVATE && b->private_ipv4)
+		r = render_vars_list_add(v, list, b->private_ipv4->address);
+	if (r >= 0 && scope >= CONFIG_SCOPE_PUBLIC && pub) {
+		if (pub->ipv4.present)
+			r = render_vars_list_add(v, list, pub->ipv4.address);
+		if (r >= 0 && pub->anchor_ipv4.present)
+			r = render_vars_list_add(v, list, pub->anchor_ipv4.address);
+		if (r >= 0 && pub->ipv6.present)
+			r = render_vars_list_add(v, list, pub->ipv6.address);
+	}
+	return r;
+}
+
+/* Where a client should connect for a listener in scope. */
+static const char *scope_host(struct builder *b, int scope)
+{
+	if (scope == CONFIG_SCOPE_PRIVATE && b->private_ipv4)
+		return b->private_ipv4->address;
+	if (scope >= CONFIG_SCOPE_PUBLIC && b->public_if && b->public_if->ipv4.present)
+		return b->public_if->ipv4.address;
+	if (scope >= CONFIG_SCOPE_PUBLIC && b->private_ipv4)
+		return b->private_ipv4->address;
+	return "127.0.0.1";
+}
+
+/* Add a source list to the rules: name4/name6 lists of CIDRs, and notices. */
+static int add_sources(struct builder *b, const char *key, const struct config_addrlist *l,
+		       const char *name4, const char *name6)
+{
+	char text[NETADDR_STRLEN];
+	size_t i;
+	int r;
+
+	r = render_vars_list_add(b->vars, name4, NULL);
+	if (r >= 0)
+		r = render_vars_list_add(b->vars, name6, NULL);
+	if (r >= 0 && l->vpc) {
+		struct netaddr net;
+
+		if (!b->private_ipv4)
+			r = strv_extendf(&b->plan->notices,
+					 "[firewall] %s: vpc stands for nothing: this droplet has no private interface", key);
+		else if (netaddr_from_ipv4_netmask(b->private_ipv4->address, b->private_ipv4->netmask, &net) < 0)
+			return fail(b, -EBADMSG, "metadata: the private interface's address or netmask is not usable for vpc");
+		else {
+			netaddr_format(&net, text);
+			r = render_vars_list_add(b->vars, name4, text);
+		}
+	}
+	for (i = 0; r >= 0 && i < l->n; i++) {
+		netaddr_format(&l->items[i].addr, text);
+		r = render_vars_list_add(b->vars, l->items[i].addr.family == AF_INET ? name4 : name6, text);
+		if (r >= 0 && l->items[i].normalized)
+			r = strv_extendf(&b->plan->notices,
+					 "[firewall] %s: an entry had host bits set under its prefix; normalized to %s",
+					 key, text);
+	}
+	return r < 0 ? fail(b, r, "out of memory") : 0;
+}
+
+/* ---- the decisions ---- */
+
+static int resolve_maxmemory(struct builder *b)
+{
+	const struct config_memory *m = &b->in->config->redis_maxmemory;
+	unsigned long long bytes = 0;
+
+	switch (m->kind) {
+	case CONFIG_MEMORY_UNLIMITED:
+		break;
+	case CONFIG_MEMORY_BYTES:
+		bytes = m->value;
+		if (b->in->mem_total && bytes > b->in->mem_total &&
+		    strv_extendf(&b->plan->notices, "[redis] maxmemory is more than this droplet's RAM (%llu MiB)",
+				 b->in->mem_total >> 20) < 0)
+			return -ENOMEM;
+		break;
+	case CONFIG_MEMORY_PERCENT:
+		if (b->in->mem_total == 0)
+			return fail(b, -EINVAL, "[redis] maxmemory is a percentage but the RAM size is unknown");
+		bytes = b->in->mem_total / 100 * m->value;
+		/* Whole MiB, and never below Redis' own sane minimum. */
+		bytes &= ~((1ULL << 20) - 1);
+		if (bytes < (1ULL << 20))
+			bytes = 1ULL << 20;
+		break;
+	}
+	b->plan->maxmemory = bytes;
+	return render_vars_setf(b->vars, "maxmemory", 0, "%llu", bytes);
+}
+
+static bool scope_exposed(int scope)
+{
+	return scope != CONFIG_SCOPE_LOOPBACK;
+}
+
+static int set_vars(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	const struct metadata *md = b->in->metadata;
+	struct render_vars *v = b->vars;
+	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
+	int r = 0;
+
+#define CHECK(x)                         \
+	do {                             \
+		if ((r = (x)) < 0)       \
+			return r;        \
+	} while (0)
+
+	CHECK(render_vars_set(v, "version", PACKAGE_VERSION, 0));
+	CHECK(render_vars_set(v, "droplet_id", md->droplet_id, 0));
+	CHECK(render_vars_set(v, "hostname", md->hostname, 0));
+	CHECK(render_vars_set(v, "region", md->region, 0));
+	CHECK(render_vars_setf(v, "redis_port", 0, "%u", c->redis_port));
+	CHECK(render_vars_set(v, "password", b->in->password, RENDER_SENSITIVE));
+	CHECK(render_vars_set_bool(v, "password_generated", b->in->password_generated));
+	CHECK(render_vars_set(v, "maxmemory_policy", config_policies[c->redis_maxmemory_policy], 0));
+	CHECK(render_vars_set(v, "appendonly", c->redis_appendonly ? "yes" : "no", 0));
+	CHECK(render_vars_set_bool(v, "snapshots", c->redis_snapshots));
+	CHECK(resolve_maxmemory(b));
+	CHECK(scope_addresses(b, redis_scope, "bind", true));
+	CHECK(render_vars_set(v, "host", scope_host(b, c->redis_bind), 0));
+	CHECK(render_vars_set(v, "redis_host", scope_host(b, redis_scope), 0));
+	CHECK(render_vars_set_bool(v, "redis_exposed", scope_exposed(redis_scope)));
+
+	CHECK(render_vars_set_bool(v, "tls", c->tls_enabled));
+	CHECK(render_vars_setf(v, "tls_port", 0, "%u", c->tls_port));
+	CHECK(scope_addresses(b, c->redis_bind, "tls_accept", false));
+	CHECK(render_vars_set_bool(v, "tls_exposed", c->tls_enabled && scope_exposed(c->redis_bind)));
+	CHECK(render_vars_set(v, "tls_cert", PATH_TLS_CERT, 0));
+	CHECK(render_vars_set(v, "tls_key", PATH_TLS_KEY, 0));
+
+	CHECK(render_vars_setf(v, "ssh_port", 0, "%u", c->firewall_ssh_port));
+	CHECK(render_vars_set_bool(v, "metadata_root_only", c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY));
+	CHECK(add_sources(b, "allow", &c->firewall_allow, "allow4", "allow6"));
+	CHECK(add_sources(b, "ssh-allow", &c->firewall_ssh_allow, "ssh_allow4", "ssh_allow6"));
+	CHECK(render_vars_set(v, "state_dir", PATH_STATE_DIR, 0));
+	CHECK(render_vars_set(v, "connection_file", PATH_CONNECTION, 0));
+#undef CHECK
+	return 0;
+}
+
+static int add_rule_lines(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
+	struct plan *p = b->plan;
+	_cleanup_strv_ char **ports = NULL;
+	char text[NETADDR_STRLEN];
+	size_t i, n_sources = 0;
+	int r = 0;
+
+	if (c->firewall_backend == CONFIG_FW_NONE)
+		return strv_extend(&p->rules, "none: the firewall is left as it is");
+	if (scope_exposed(redis_scope))
+		r = strv_extendf(&ports, "%u", c->redis_port);
+	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind))
+		r = strv_extendf(&ports, "%u", c->tls_port);
+	if (r >= 0)
+		r = strv_extend(&p->rules, "accept established and related traffic, loopback, and the ICMP/ICMPv6 that IP needs");
+	for (i = 0; r >= 0 && i < c->firewall_ssh_allow.n; i++) {
+		netaddr_format(&c->firewall_ssh_allow.items[i].addr, text);
+		r = strv_extendf(&p->rules, "accept tcp port %u (ssh) from %s", c->firewall_ssh_port, text);
+	}
+	for (i = 0; r >= 0 && ports && ports[i]; i++) {
+		size_t j;
+
+		if (c->firewall_allow.vpc && b->private_ipv4) {
+			struct netaddr net;
+
+			if (netaddr_from_ipv4_netmask(b->private_ipv4->address, b->private_ipv4->netmask, &net) == 0) {
+				netaddr_format(&net, text);
+				r = strv_extendf(&p->rules, "accept tcp port %s from %s (vpc)", ports[i], text);
+				n_sources++;
+			}
+		}
+		for (j = 0; r >= 0 && j < c->firewall_allow.n; j++) {
+			netaddr_format(&c->firewall_allow.items[j].addr, text);
+			r = strv_extendf(&p->rules, "accept tcp port %s from %s", ports[i], text);
+			n_sources++;
+		}
+	}
+	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
+		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
+	if (r >= 0)
+		r = strv_extend(&p->rules, "drop every other inbound packet");
+	if (r >= 0 && ports && n_sources == 0)
+		r = strv_extend(&p->notices, "[firewall] allow lets nobody in: Redis is reachable only from the droplet itself");
+	return r;
+}
+
+static int add_actions(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	struct plan *p = b->plan;
+	int r;
+
+	r = strv_extendf(&p->actions, "%s the Redis password%s",
+			 b->in->password_generated ? "generate" : "use the user data's",
+			 b->in->password_generated ? " (32 random bytes) once for this droplet" : "");
+	if (r >= 0 && c->tls_enabled)
+		r = strv_extendf(&p->actions,
+				 c->tls_certificate ? "install the user data's TLS certificate and key"
+						    : "create a self-signed TLS certificate for this droplet's addresses and hostname");
+	if (r >= 0 && c->firewall_backend != CONFIG_FW_NONE)
+		r = strv_extendf(&p->actions, "apply the firewall rules (%s)", p->firewall_backend);
+	if (r >= 0)
+		r = strv_extend(&p->units, UNIT_REDIS);
+	if (r >= 0 && c->tls_enabled)
+		r = strv_extend(&p->units, UNIT_STUNNEL);
+	if (r >= 0)
+		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
+				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
+	if (r >= 0)
+		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING%s",
+				 c->tls_enabled ? " through TLS" : "");
+	if (r >= 0)
+		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
+	return r;
+}
+
+static const char *const backend_names[] = {
+	[CONFIG_FW_AUTO] = "auto: ufw when it is active, else nftables",
+	[CONFIG_FW_NFTABLES] = "nftables",
+	[CONFIG_FW_UFW] = "ufw",
+	[CONFIG_FW_NONE] = "none",
+};
+
+int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
+{
+	struct builder b = { .in = in };
+	const struct config *c = in->config;
+	const char *const *n;
+	int r;
+
+	b.plan = calloc(1, sizeof(*b.plan));
+	b.vars = render_vars_new();
+	if (!b.plan || !b.vars || !(b.plan->droplet_id = strdup(in->metadata->droplet_id))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	b.private_ipv4 = metadata_private_ipv4(in->metadata);
+	b.public_if = metadata_public_if(in->metadata);
+	b.plan->firewall_backend = backend_names[c->firewall_backend];
+	for (n = in->notices; n && *n; n++)
+		if ((r = strv_extend(&b.plan->notices, *n)) < 0)
+			goto out;
+	if (!b.private_ipv4 && (c->redis_bind == CONFIG_SCOPE_PRIVATE ||
+				(c->tls_enabled && c->tls_plaintext == CONFIG_SCOPE_PRIVATE))) {
+		r = strv_extend(&b.plan->notices,
+				"this droplet has no private interface: what should listen on the private address listens on loopback only");
+		if (r < 0)
+			goto out;
+	}
+	r = set_vars(&b);
+	if (r < 0)
+		goto out;
+	r = add_file(&b, &spec_redis);
+	if (r >= 0 && c->tls_enabled)
+		r = add_file(&b, &spec_stunnel);
+	if (r >= 0 && (c->firewall_backend == CONFIG_FW_AUTO || c->firewall_backend == CONFIG_FW_NFTABLES))
+		r = add_file(&b, &spec_firewall);
+	if (r >= 0)
+		r = add_file(&b, &spec_connection);
+	if (r >= 0)
+		r = add_file(&b, &spec_motd);
+	if (r >= 0)
+		r = add_rule_lines(&b);
+	if (r >= 0)
+		r = add_actions(&b);
+out:
+	render_vars_free(b.vars);
+	if (r < 0) {
+		if (ret_cause)
+			*ret_cause = b.cause ? b.cause : strdup(r == -ENOMEM ? "out of memory" : strerror(-r));
+		else
+			free(b.cause);
+		plan_free(b.plan);
+		return r;
+	}
+	free(b.cause);
+	*ret = b.plan;
+	return 0;
+}
+
+/* ---- output ---- */
+
+static int print_list(FILE *f, const char *title, char **l)
+{
+	if (!l)
+		return 0;
+	fprintf(f, "%s:\n", title);
+	for (; *l; l++)
+		fprintf(f, "  - %s\n", *l);
+	return 0;
+}
+
+int plan_print(const struct plan *p, FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "doagent plan for droplet %s\n\n", p->droplet_id);
+	print_list(f, "notices", p->notices);
+	fprintf(f, "files:\n");
+	for (i = 0; i < p->n_files; i++)
+		fprintf(f, "  - %s  %04o %s:%s%s\n", p->files[i].path, (unsigned)p->files[i].mode,
+			p->files[i].owner, p->files[i].group, p->files[i].sensitive ? "  (holds secrets)" : "");
+	print_list(f, "units to enable and start", p->units);
+	fprintf(f, "firewall (%s):\n", p->firewall_backend);
+	for (char **r = p->rules; r && *r; r++)
+		fprintf(f, "  - %s\n", *r);
+	print_list(f, "steps", p->actions);
+	for (i = 0; i < p->n_files; i++) {
+		const char *s = p->files[i].shown;
+		size_t len = strlen(s);
+
+		fprintf(f, "\n==> %s (%04o %s:%s, from %s) <==\n%s%s", p->files[i].path,
+			(unsigned)p->files[i].mode, p->files[i].owner, p->files[i].group,
+			p->files[i].template, s, len && s[len - 1] != '\n' ? "\n" : "");
+	}
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
+
+static json_object *strv_to_json(char **l)
+{
+	json_object *a = json_object_new_array();
+
+	for (; a && l && *l; l++)
+		if (json_object_array_add(a, json_object_new_string(*l)) < 0) {
+			json_object_put(a);
+			return NULL;
+		}
+	return a;
+}
+
+json_object *plan_to_json(const struct plan *p)
+{
+	_cleanup_json_ json_object *o = json_object_new_object(), *files = json_object_new_array();
+	size_t i;
+	char mode[8];
+
+	if (!o || !files)
+		return NULL;
+	for (i = 0; i < p->n_files; i++) {
+		json_object *f = json_object_new_object();
+
+		if (!f || json_object_array_add(files, f) < 0) {
+			json_object_put(f);
+			return NULL;
+		}
+		snprintf(mode, sizeof(mode), "%04o", (unsigned)p->files[i].mode);
+		json_object_object_add(f, "path", json_object_new_string(p->files[i].path));
+		json_object_object_add(f, "mode", json_object_new_string(mode));
+		json_object_object_add(f, "owner", json_object_new_string(p->files[i].owner));
+		json_object_object_add(f, "group", json_object_new_string(p->files[i].group));
+		json_object_object_add(f, "template", json_object_new_string(p->files[i].template));
+		json_object_object_add(f, "sensitive", json_object_new_boolean(p->files[i].sensitive));
+		json_object_object_add(f, "content", json_object_new_string(p->files[i].shown));
+	}
+	json_object_object_add(o, "droplet_id", json_object_new_string(p->droplet_id));
+	json_object_object_add(o, "notices", strv_to_json(p->notices));
+	json_object_object_add(o, "files", TAKE_PTR(files));
+	json_object_object_add(o, "units", strv_to_json(p->units));
+	json_object_object_add(o, "firewall_backend", json_object_new_string(p->firewall_backend));
+	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
+	json_object_object_add(o, "steps", strv_to_json(p->actions));
+	json_object_object_add(o, "maxmemory", json_object_new_uint64(p->maxmemory));
+	return TAKE_PTR(o);
+}
+
+int plan_write_tree(const struct plan *p, const char *dir, char **ret_cause)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_files; i++) {
+		_cleanup_free_ char *path = NULL;
+		char *slash;
+		int r;
+
+		if (asprintf(&path, "%s%s", dir, p->files[i].path) < 0)
+			return -ENOMEM;
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		r = fileio_mkdir_p(path, 0755);
+		*slash = '/';
+		if (r >= 0)
+			r = fileio_write_atomic(path, p->files[i].content, p->files[i].len,
+						p->files[i].mode, (uid_t)-1, (gid_t)-1);
+		if (r < 0) {
+			if (ret_cause && asprintf(ret_cause, "%s: %s", path, strerror(-r)) < 0)
+				*ret_cause = NULL;
+			return r;
+		}
+	}
+	return 0;
+}
+
+int plan_parse_meminfo(const char *text, unsigned long long *ret)
+{
+	const char *p = strstr(text, "MemTotal:");
+	unsigned long long kib;
+	char unit[4];
+
+	if (!p || (p != text && p[-1] != '\n'))
+		return -EINVAL;
+	if (sscanf(p, "MemTotal: %llu %3s", &kib, unit) != 2 || strcmp(unit, "kB") != 0)
+		return -EINVAL;
+	if (kib == 0 || kib > (~0ULL >> 10))
+		return -EINVAL;
+	*ret = kib << 10;
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n_files; i++) {
+		free(p->files[i].path);
+		free(p->files[i].template);
+		erase_and_freep(&p->files[i].content);
+		free(p->files[i].shown);
+	}
+	free(p->files);
+	free(p->droplet_id);
+	strv_free(p->units);
+	strv_free(p->actions);
+	strv_free(p->rules);
+	strv_free(p->notices);
+	free(p);
+}
