@@ -284,9 +284,7 @@ static int resolve_maxmemory(struct builder *b)
 	case CONFIG_MEMORY_PERCENT:
 		if (b->in->mem_total == 0)
 			return fail(b, -EINVAL, "[redis] maxmemory is a percentage but the RAM size is unknown");
-		bytes = b->in->mem_total / 100 * m->value;
-		/* Whole MiB, and never below Redis' own sane minimum. */
-		bytes &= ~((1ULL << 20) - 1);
+		bytes = b->in->mem_total / 100 * m->value + b->in->mem_total % 100 * m->value / 100;
 		if (bytes < (1ULL << 20))
 			bytes = 1ULL << 20;
 		break;
@@ -426,12 +424,6 @@ static int add_actions(struct builder *b)
 	return r;
 }
 
-static const char *const backend_names[] = {
-	[CONFIG_FW_AUTO] = "auto: ufw when it is active, else nftables",
-	[CONFIG_FW_NFTABLES] = "nftables",
-	[CONFIG_FW_UFW] = "ufw",
-	[CONFIG_FW_NONE] = "none",
-};
 
 int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 {
@@ -448,7 +440,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	}
 	b.private_ipv4 = metadata_private_ipv4(in->metadata);
 	b.public_if = metadata_public_if(in->metadata);
-	b.plan->firewall_backend = backend_names[c->firewall_backend];
+	b.plan->firewall_backend = config_keys[CONFIG_FIREWALL_BACKEND].choices[c->firewall_backend];
 	for (n = in->notices; n && *n; n++)
 		if ((r = strv_extend(&b.plan->notices, *n)) < 0)
 			goto out;
@@ -513,7 +505,8 @@ int plan_print(const struct plan *p, FILE *f)
 		fprintf(f, "  - %s  %04o %s:%s%s\n", p->files[i].path, (unsigned)p->files[i].mode,
 			p->files[i].owner, p->files[i].group, p->files[i].sensitive ? "  (holds secrets)" : "");
 	print_list(f, "units to enable and start", p->units);
-	fprintf(f, "firewall (%s):\n", p->firewall_backend);
+	fprintf(f, "firewall (%s%s):\n", p->firewall_backend,
+		strcmp(p->firewall_backend, "auto") == 0 ? ": ufw when it is active, else nftables" : "");
 	for (char **r = p->rules; r && *r; r++)
 		fprintf(f, "  - %s\n", *r);
 	print_list(f, "steps", p->actions);

@@ -594,13 +594,13 @@ static void test_errors(void **state)
 		{ "{{|url}}", "t.conf:1: invalid variable name" },
 		{ "{{port-1}}", "t.conf:1: invalid variable name" },
 		{ "{{{port}}}", "t.conf:1: invalid variable name" },
-		{ "{{#each ports}}\n{{/each}}\n", "t.conf:1: unknown block tag" },
+		{ "{{#for ports}}\n{{/for}}\n", "t.conf:1: unknown block tag" },
 		{ "{{#iffy}}", "t.conf:1: unknown block tag" },
 		{ "{{#if}}", "t.conf:1: '{{#if}}' needs a variable name" },
 		{ "{{#if  }}", "t.conf:1: '{{#if}}' needs a variable name" },
 		{ "{{#if Yes}}", "t.conf:1: invalid variable name in '{{#if}}'" },
 		{ "{{#if yes no}}", "t.conf:1: invalid variable name in '{{#if}}'" },
-		{ "{{#if yes}}\n{{/each}}", "t.conf:2: unknown closing tag" },
+		{ "{{#if yes}}\n{{/for}}", "t.conf:2: unknown closing tag" },
 		{ "{{#if yes}}\n{{/if yes}}", "t.conf:2: unknown closing tag" },
 		{ "\n{{yes}}", "t.conf:2: variable 'yes' is a bool: use it in '{{#if}}'" },
 		{ "{{ports|url}}", "t.conf:1: variable 'ports' is a list: the url filter takes one value" },
@@ -680,6 +680,41 @@ static void test_escape_value(void **state)
 	assert_int_equal(errno, EINVAL);
 }
 
+static void test_each(void **state)
+{
+	_cleanup_(render_vars_freep) struct render_vars *v = fixture();
+
+	check_render("a\n{{#each ports}}\naccept = {{.}}:{{port}}\n{{/each}}\nz\n", RENDER_STUNNEL, v, 0,
+		     "a\naccept = 80:6379\naccept = 443:6379\naccept = 8080:6379\nz\n");
+	/* An empty list renders nothing, but its body is still checked. */
+	check_render("a\n  {{#each nolist}}  \nx {{.}}\n{{/each}}\nz\n", RENDER_TEXT, v, 0, "a\nz\n");
+	check_error("a\n{{#each nolist}}\n{{nope}}\n{{/each}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:3: unknown variable 'nope'");
+	/* Inside a false if, nothing renders either. */
+	check_render("{{#if no}}\n{{#each ports}}\n{{.}}\n{{/each}}\n{{/if}}\nend\n", RENDER_TEXT, v, 0, "end\n");
+	/* Blocks inside the body, and line numbers after it. */
+	check_render("{{#each ports}}\n{{#if yes}}\n[{{.}}]\n{{/if}}\n{{/each}}\n", RENDER_TEXT, v, 0,
+		     "[80]\n[443]\n[8080]\n");
+	check_error("{{#each ports}}\n{{.}}\n{{/each}}\nx\n{{bad}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:5: unknown variable 'bad'");
+	/* Items are escaped like any value. */
+	assert_int_equal(render_vars_list_add(v, "words", "a b"), 0);
+	check_render("{{#each words}}\nv {{.}}\n{{/each}}\n", RENDER_REDIS, v, 0, "v \"a b\"\n");
+	check_error("{{#each words}}\nv {{.}}\n{{/each}}\n", RENDER_NFT, v, 0,
+		    "t.conf:2: value of 'words' cannot be written safely as nft");
+	check_error("{{#each ports}}\n{{.}}\n", RENDER_TEXT, v, 0, "t.conf:1: '{{#each ports}}' is not closed");
+	check_error("x\n{{/each}}\n", RENDER_TEXT, v, 0, "t.conf:2: '{{/each}}' without '{{#each}}'");
+	check_error("{{.}}\n", RENDER_TEXT, v, 0, "t.conf:1: '{{.}}' outside '{{#each}}'");
+	check_error("{{#each port}}\n{{/each}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:1: '{{#each}}' needs a list; 'port' is not one");
+	check_error("x {{#each ports}} y\n", RENDER_TEXT, v, 0,
+		    "t.conf:1: '{{#each}}' and '{{/each}}' must stand alone on their lines");
+	check_error("{{#each ports}}\n{{#each ports}}\n{{/each}}\n{{/each}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:2: '{{#each}}' inside '{{#each}}'");
+	check_error("{{#each ports}}\n{{#if yes}}\n{{/each}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:2: '{{#if}}' is not closed inside '{{#each}}'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -703,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_secret_not_in_errors),
 		cmocka_unit_test(test_escape_value),
+		cmocka_unit_test(test_each),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install what doagent needs on Debian 12: "build" for building it, "test" for
+# running every test as well. Installs only what is missing; needs root for that.
+set -eu
+
+build="build-essential autoconf automake pkg-config libcurl4-openssl-dev libinih-dev
+libjson-c-dev libsystemd-dev libcmocka-dev libssl-dev libnftables-dev"
+test="$build redis-server redis-tools stunnel4 nftables iproute2 python3 strace
+valgrind groff-base man-db xz-utils"
+
+case "${1:-}" in
+build) want=$build ;;
+test) want=$test ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for pkg in $want; do
+	dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "$0: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Do not let package scripts start services (redis-server) on this machine.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

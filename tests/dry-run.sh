@@ -1,0 +1,105 @@
+#!/bin/sh
+# doagent --dry-run and --check on every shipped example, as a user runs them:
+# the plan, --json, --output-dir, and proof that a dry run writes nowhere else.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+md="$FIXTURES/metadata/full.json"
+dry() { run_agent --dry-run --metadata "$md" --templates "$TEMPLATES" --memory 2gb "$@"; }
+
+for ex in "$EXAMPLES"/*; do
+	name=$(basename "$ex")
+	check; run_agent --check --user-data "$ex"
+	[ "$status" -eq 0 ] && grep -qx "user data: valid" "$TMP/out" ||
+		fail "$name: --check exit $status: $(cat "$TMP/err")"
+
+	check; dry --user-data "$ex"
+	if [ "$status" -ne 0 ]; then
+		fail "$name: --dry-run exit $status: $(cat "$TMP/err")"
+		continue
+	fi
+	for want in "doagent plan for droplet 2756294" "files:" "units to enable and start:" \
+		"  - redis-server.service" "steps:" "==> /etc/redis/redis.conf (0640 root:redis, from $TEMPLATES/redis.conf) <=="; do
+		check; grep -qxF -- "$want" "$TMP/out" || fail "$name: the plan lacks '$want'"
+	done
+	check; grep -q '^requirepass "(redacted)"$' "$TMP/out" || fail "$name: the password is not redacted in the plan"
+	check; [ ! -s "$TMP/err" ] || fail "$name: a valid dry run wrote to stderr: $(cat "$TMP/err")"
+done
+
+# What each example asks for shows in the rendered redis.conf.
+dry --user-data "$EXAMPLES/cache.ini"
+check; grep -qx 'save ""' "$TMP/out" || fail "cache: snapshots = no does not give save \"\""
+check; grep -qx 'maxmemory 1717986918' "$TMP/out" || fail "cache: 80% of 2gb is not 1717986918"
+check; grep -qx 'bind 127.0.0.1 -::1 10.132.255.113' "$TMP/out" || fail "cache: no TLS and bind = private"
+check; ! grep -q 'stunnel' "$TMP/out" || fail "cache: TLS is off but stunnel is planned"
+dry --user-data "$EXAMPLES/persistent.ini"
+check; grep -qx 'appendonly yes' "$TMP/out" && grep -qx 'maxmemory-policy noeviction' "$TMP/out" ||
+	fail "persistent: appendonly/noeviction missing"
+dry --user-data "$EXAMPLES/multipart.txt"
+check; grep -qx 'maxmemory-policy allkeys-lfu' "$TMP/out" || fail "multipart: the doagent part was not used"
+dry --user-data "$EXAMPLES/tls-public.ini"
+check; grep -qx 'accept = 203.0.113.10:6380' "$TMP/out" || fail "tls-public: stunnel does not accept on the public address"
+check; grep -qF 'ip saddr { 10.132.0.0/16, 203.0.113.7/32, 198.51.100.0/24 } tcp dport 6380 accept' "$TMP/out" ||
+	fail "tls-public: the allow list is not in the ruleset"
+check; grep -qF 'ip6 saddr { 2001:db8:1234::/48 } tcp dport 6380 accept' "$TMP/out" ||
+	fail "tls-public: the IPv6 allow entry is not in the ruleset"
+
+# Without --user-data, the metadata's own user data is used.
+dry
+check; [ "$status" -eq 0 ] && grep -qx 'maxmemory-policy allkeys-lru' "$TMP/out" || fail "metadata user data: exit $status"
+
+# Foreign user data: defaults, and the plan says why.
+printf '#cloud-config\npackages: [htop]\n' >"$TMP/cc.yaml"
+dry --user-data "$TMP/cc.yaml"
+check; [ "$status" -eq 0 ] && grep -q "is #cloud-config, not doagent's; the defaults apply" "$TMP/out" ||
+	fail "cloud-config user data: exit $status, no notice"
+
+# --json is JSON with every file, and no secret.
+printf '#doagent\n[redis]\npassword = canary-Pa55word-1234\n' >"$TMP/pw.ini"
+dry --json --user-data "$TMP/pw.ini"
+check; [ "$status" -eq 0 ] && python3 - "$TMP/out" <<'PY' || fail "--json: not the expected document"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+paths = [f["path"] for f in plan["files"]]
+assert paths == ["/etc/redis/redis.conf", "/etc/stunnel/doagent-redis.conf", "/etc/doagent/firewall.nft",
+                 "/root/doagent-connection.txt", "/etc/motd.d/doagent"], paths
+assert plan["droplet_id"] == "2756294"
+assert plan["units"] == ["redis-server.service", "stunnel@doagent-redis.service"]
+assert plan["maxmemory"] == 1610612736
+assert all(f["mode"] in ("0640", "0644", "0600") for f in plan["files"])
+PY
+check; ! grep -qF canary-Pa55word-1234 "$TMP/out" "$TMP/err" || fail "--json output holds the password"
+run_agent --check --json --user-data "$TMP/pw.ini"
+check; [ "$status" -eq 0 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["valid"] is True and d["kind"] == "doagent"' "$TMP/out" ||
+	fail "--check --json: exit $status"
+
+# --output-dir: every file, with its mode, and the real password inside.
+out="$TMP/tree"
+mkdir "$out"
+dry --output-dir "$out" --user-data "$TMP/pw.ini"
+check; [ "$status" -eq 0 ] || fail "--output-dir: exit $status: $(cat "$TMP/err")"
+for f in etc/redis/redis.conf:640 etc/stunnel/doagent-redis.conf:644 etc/doagent/firewall.nft:600 \
+	root/doagent-connection.txt:600 etc/motd.d/doagent:644; do
+	path=${f%:*} mode=${f#*:}
+	check; [ "$(stat -c %a "$out/$path" 2>/dev/null)" = "$mode" ] || fail "--output-dir: $path is not mode $mode"
+done
+check; grep -qx 'requirepass canary-Pa55word-1234' "$out/etc/redis/redis.conf" || fail "--output-dir: redis.conf lacks the password"
+check; [ "$(find "$out" -type f | wc -l)" -eq 5 ] || fail "--output-dir: not exactly five files: $(find "$out" -type f)"
+
+# A dry run writes nothing outside --output-dir: every file it opens for writing,
+# creates, renames or makes a directory for is under it.
+if command -v strace >/dev/null 2>&1; then
+	out2="$TMP/tree2"
+	mkdir "$out2"
+	strace -f -qq -y -o "$TMP/trace" -e trace=openat,open,creat,rename,renameat,renameat2,mkdir,mkdirat,unlink,unlinkat,chmod,fchmodat,chown,fchownat,symlink,link \
+		"$DOAGENT" --dry-run --metadata "$md" --templates "$TEMPLATES" --memory 2gb --user-data "$TMP/pw.ini" \
+		--output-dir "$out2" >/dev/null 2>&1
+	check
+	bad=$(grep -E 'O_WRONLY|O_RDWR|O_CREAT|rename|mkdir|unlink|chmod|chown|link' "$TMP/trace" |
+		grep -vF "$out2" | grep -v '= -1 E' || true)
+	[ -z "$bad" ] || fail "the dry run wrote outside --output-dir: $bad"
+	check; grep -q "$out2/etc/redis" "$TMP/trace" || fail "strace saw none of the writes (the check itself is broken)"
+else
+	skip "strace is not installed (needed to prove a dry run writes nowhere else)"
+fi
+
+finish

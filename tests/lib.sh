@@ -1,0 +1,70 @@
+# Shared by the shell tests: sourced, never run. POSIX sh plus "local".
+# The harness exports DOAGENT (the built binary), top_srcdir and top_builddir.
+
+set -eu
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${DOAGENT:=$top_builddir/doagent}"
+TEMPLATES="$top_srcdir/agent/templates"
+FIXTURES="$top_srcdir/tests/fixtures"
+EXAMPLES="$top_srcdir/userdata-examples"
+
+tests_run=0
+tests_failed=0
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.XXXXXX")
+cleanup_hooks=""
+at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
+_cleanup() {
+	eval "$cleanup_hooks" || true
+	rm -rf "$TMP"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+# skip REASON: exit 77 (automake's SKIP) with the reason shown, unless the run
+# demands that nothing skips (CI sets DOAGENT_NO_SKIP=1), when it is a failure.
+skip() {
+	if [ "${DOAGENT_NO_SKIP:-0}" = 1 ]; then
+		echo "FAIL (skipping is not allowed here): $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+fail() {
+	echo "FAIL: $*" >&2
+	tests_failed=$((tests_failed + 1))
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+# check NAME: count one check; use as "check NAME && cond || fail NAME"
+check() { tests_run=$((tests_run + 1)); }
+
+finish() {
+	echo "$((tests_run - tests_failed)) passed, $tests_failed failed"
+	[ "$tests_failed" -eq 0 ]
+}
+
+need() {
+	for prog in "$@"; do
+		command -v "$prog" >/dev/null 2>&1 || skip "$prog is not installed"
+	done
+}
+
+# A free TCP port on loopback (best effort: bind-and-release through python3).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# run_agent ARGS...: run doagent, keeping stdout, stderr and the status in
+# $TMP/out, $TMP/err and $status.
+run_agent() {
+	status=0
+	"$DOAGENT" "$@" >"$TMP/out" 2>"$TMP/err" || status=$?
+}
