@@ -400,9 +400,9 @@ static int add_actions(struct builder *b)
 	struct plan *p = b->plan;
 	int r;
 
-	r = strv_extendf(&p->actions, "%s the Redis password%s",
-			 b->in->password_generated ? "generate" : "use the user data's",
-			 b->in->password_generated ? " (32 random bytes) once for this droplet" : "");
+	r = strv_extend(&p->actions, b->in->password_generated
+					     ? "generate the Redis password (32 random bytes) once for this droplet"
+					     : "use the Redis password from the user data");
 	if (r >= 0 && c->tls_enabled)
 		r = strv_extendf(&p->actions,
 				 c->tls_certificate ? "install the user data's TLS certificate and key"

@@ -85,6 +85,21 @@ done
 check; grep -qx 'requirepass canary-Pa55word-1234' "$out/etc/redis/redis.conf" || fail "--output-dir: redis.conf lacks the password"
 check; [ "$(find "$out" -type f | wc -l)" -eq 5 ] || fail "--output-dir: not exactly five files: $(find "$out" -type f)"
 
+# Every example's rendered ruleset is one that nft accepts (checked in a network
+# namespace of its own, so this machine's firewall is never touched).
+if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
+	for ex in "$EXAMPLES"/*; do
+		rm -rf "$TMP/nft"
+		mkdir "$TMP/nft"
+		dry --user-data "$ex" --output-dir "$TMP/nft"
+		[ -f "$TMP/nft/etc/doagent/firewall.nft" ] || continue
+		check; unshare --net nft -c -f "$TMP/nft/etc/doagent/firewall.nft" 2>"$TMP/nft.err" ||
+			fail "$(basename "$ex"): nft refuses the rendered ruleset: $(cat "$TMP/nft.err")"
+	done
+else
+	skip_part "checking the rendered nftables rulesets needs root, nft and unshare"
+fi
+
 # A dry run writes nothing outside --output-dir: every file it opens for writing,
 # creates, renames or makes a directory for is under it.
 if command -v strace >/dev/null 2>&1; then
@@ -99,7 +114,7 @@ if command -v strace >/dev/null 2>&1; then
 	[ -z "$bad" ] || fail "the dry run wrote outside --output-dir: $bad"
 	check; grep -q "$out2/etc/redis" "$TMP/trace" || fail "strace saw none of the writes (the check itself is broken)"
 else
-	skip "strace is not installed (needed to prove a dry run writes nowhere else)"
+	skip_part "strace is not installed (needed to prove a dry run writes nowhere else)"
 fi
 
 finish
