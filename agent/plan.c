@@ -55,10 +55,18 @@ static const struct template_spec spec_motd = {
 	"motd", PATH_MOTD, 0644, "root", "root", RENDER_TEXT, false,
 };
 
+/* The CIDR blocks a source list in the user data stands for, vpc resolved. */
+struct sources {
+	char **v4;
+	char **v6;
+	bool vpc;	/* the first of v4 is the VPC network */
+};
+
 struct builder {
 	const struct plan_input *in;
 	struct plan *plan;
 	struct render_vars *vars;
+	struct sources allow, ssh_allow;
 	char *cause;
 	const struct metadata_ipv4 *private_ipv4;
 	const struct metadata_interface *public_if;
@@ -229,39 +237,52 @@ static const char *scope_host(struct builder *b, int scope)
 	return "127.0.0.1";
 }
 
-/* Add a source list to the rules: name4/name6 lists of CIDRs, and notices. */
-static int add_sources(struct builder *b, const char *key, const struct config_addrlist *l,
-		       const char *name4, const char *name6)
+static void sources_done(struct sources *s)
+{
+	strv_free(s->v4);
+	strv_free(s->v6);
+	*s = (struct sources){ 0 };
+}
+
+static int resolve_sources(struct builder *b, const char *key, const struct config_addrlist *l,
+			   struct sources *ret)
 {
 	char text[NETADDR_STRLEN];
 	size_t i;
-	int r;
+	int r = 0;
 
-	r = render_vars_list_add(b->vars, name4, NULL);
-	if (r >= 0)
-		r = render_vars_list_add(b->vars, name6, NULL);
-	if (r >= 0 && l->vpc) {
+	if (l->vpc && !b->private_ipv4)
+		r = strv_extendf(&b->plan->notices,
+				 "[firewall] %s: vpc stands for nothing: this droplet has no private interface", key);
+	else if (l->vpc) {
 		struct netaddr net;
 
-		if (!b->private_ipv4)
-			r = strv_extendf(&b->plan->notices,
-					 "[firewall] %s: vpc stands for nothing: this droplet has no private interface", key);
-		else if (netaddr_from_ipv4_netmask(b->private_ipv4->address, b->private_ipv4->netmask, &net) < 0)
+		if (netaddr_from_ipv4_netmask(b->private_ipv4->address, b->private_ipv4->netmask, &net) < 0)
 			return fail(b, -EBADMSG, "metadata: the private interface's address or netmask is not usable for vpc");
-		else {
-			netaddr_format(&net, text);
-			r = render_vars_list_add(b->vars, name4, text);
-		}
+		netaddr_format(&net, text);
+		r = strv_extend(&ret->v4, text);
+		ret->vpc = true;
 	}
 	for (i = 0; r >= 0 && i < l->n; i++) {
 		netaddr_format(&l->items[i].addr, text);
-		r = render_vars_list_add(b->vars, l->items[i].addr.family == AF_INET ? name4 : name6, text);
+		r = strv_extend(l->items[i].addr.family == AF_INET ? &ret->v4 : &ret->v6, text);
 		if (r >= 0 && l->items[i].normalized)
 			r = strv_extendf(&b->plan->notices,
 					 "[firewall] %s: an entry had host bits set under its prefix; normalized to %s",
 					 key, text);
 	}
+	if (r >= 0 && !ret->v4 && !ret->v6)
+		r = strv_extendf(&b->plan->notices, "[firewall] %s lets nobody in", key);
 	return r < 0 ? fail(b, r, "out of memory") : 0;
+}
+
+static int set_list(struct render_vars *v, const char *name, char **items)
+{
+	int r = render_vars_list_add(v, name, NULL);
+
+	for (; r >= 0 && items && *items; items++)
+		r = render_vars_list_add(v, name, *items);
+	return r;
 }
 
 /* ---- the decisions ---- */
@@ -337,12 +358,32 @@ static int set_vars(struct builder *b)
 
 	CHECK(render_vars_setf(v, "ssh_port", 0, "%u", c->firewall_ssh_port));
 	CHECK(render_vars_set_bool(v, "metadata_root_only", c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY));
-	CHECK(add_sources(b, "allow", &c->firewall_allow, "allow4", "allow6"));
-	CHECK(add_sources(b, "ssh-allow", &c->firewall_ssh_allow, "ssh_allow4", "ssh_allow6"));
+	if (c->firewall_backend != CONFIG_FW_NONE) {
+		CHECK(resolve_sources(b, "allow", &c->firewall_allow, &b->allow));
+		CHECK(resolve_sources(b, "ssh-allow", &c->firewall_ssh_allow, &b->ssh_allow));
+	}
+	CHECK(set_list(v, "allow4", b->allow.v4));
+	CHECK(set_list(v, "allow6", b->allow.v6));
+	CHECK(set_list(v, "ssh_allow4", b->ssh_allow.v4));
+	CHECK(set_list(v, "ssh_allow6", b->ssh_allow.v6));
 	CHECK(render_vars_set(v, "state_dir", PATH_STATE_DIR, 0));
 	CHECK(render_vars_set(v, "connection_file", PATH_CONNECTION, 0));
 #undef CHECK
 	return 0;
+}
+
+/* "accept tcp port P (what) from X" for every block of a source list. */
+static int add_port_rules(struct builder *b, const char *port, const char *what, const struct sources *src)
+{
+	char **l[] = { src->v4, src->v6 };
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ELEMENTSOF(l); i++)
+		for (char **a = l[i]; r >= 0 && a && *a; a++)
+			r = strv_extendf(&b->plan->rules, "accept tcp port %s%s from %s%s", port, what, *a,
+					 src->vpc && i == 0 && a == l[0] ? " (vpc)" : "");
+	return r;
 }
 
 static int add_rule_lines(struct builder *b)
@@ -350,47 +391,29 @@ static int add_rule_lines(struct builder *b)
 	const struct config *c = b->in->config;
 	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
 	struct plan *p = b->plan;
-	_cleanup_strv_ char **ports = NULL;
-	char text[NETADDR_STRLEN];
-	size_t i, n_sources = 0;
-	int r = 0;
+	char port[8];
+	int r;
 
-	if (c->firewall_backend == CONFIG_FW_NONE)
-		return strv_extend(&p->rules, "none: the firewall is left as it is");
-	if (scope_exposed(redis_scope))
-		r = strv_extendf(&ports, "%u", c->redis_port);
-	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind))
-		r = strv_extendf(&ports, "%u", c->tls_port);
+	if (c->firewall_backend == CONFIG_FW_NONE) {
+		r = strv_extend(&p->rules, "none: the firewall is left as it is");
+		if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
+			r = strv_extend(&p->notices, "[firewall] metadata = root-only has no effect with backend = none");
+		return r;
+	}
+	r = strv_extend(&p->rules, "accept established and related traffic, loopback, and the ICMP/ICMPv6 that IP needs");
+	snprintf(port, sizeof(port), "%u", c->firewall_ssh_port);
 	if (r >= 0)
-		r = strv_extend(&p->rules, "accept established and related traffic, loopback, and the ICMP/ICMPv6 that IP needs");
-	for (i = 0; r >= 0 && i < c->firewall_ssh_allow.n; i++) {
-		netaddr_format(&c->firewall_ssh_allow.items[i].addr, text);
-		r = strv_extendf(&p->rules, "accept tcp port %u (ssh) from %s", c->firewall_ssh_port, text);
-	}
-	for (i = 0; r >= 0 && ports && ports[i]; i++) {
-		size_t j;
-
-		if (c->firewall_allow.vpc && b->private_ipv4) {
-			struct netaddr net;
-
-			if (netaddr_from_ipv4_netmask(b->private_ipv4->address, b->private_ipv4->netmask, &net) == 0) {
-				netaddr_format(&net, text);
-				r = strv_extendf(&p->rules, "accept tcp port %s from %s (vpc)", ports[i], text);
-				n_sources++;
-			}
-		}
-		for (j = 0; r >= 0 && j < c->firewall_allow.n; j++) {
-			netaddr_format(&c->firewall_allow.items[j].addr, text);
-			r = strv_extendf(&p->rules, "accept tcp port %s from %s", ports[i], text);
-			n_sources++;
-		}
-	}
+		r = add_port_rules(b, port, " (ssh)", &b->ssh_allow);
+	snprintf(port, sizeof(port), "%u", c->redis_port);
+	if (r >= 0 && scope_exposed(redis_scope))
+		r = add_port_rules(b, port, " (redis)", &b->allow);
+	snprintf(port, sizeof(port), "%u", c->tls_port);
+	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind))
+		r = add_port_rules(b, port, " (tls)", &b->allow);
 	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
 		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
 	if (r >= 0)
 		r = strv_extend(&p->rules, "drop every other inbound packet");
-	if (r >= 0 && ports && n_sources == 0)
-		r = strv_extend(&p->notices, "[firewall] allow lets nobody in: Redis is reachable only from the droplet itself");
 	return r;
 }
 
@@ -469,6 +492,8 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_actions(&b);
 out:
 	render_vars_free(b.vars);
+	sources_done(&b.allow);
+	sources_done(&b.ssh_allow);
 	if (r < 0) {
 		if (ret_cause)
 			*ret_cause = b.cause ? b.cause : strdup(r == -ENOMEM ? "out of memory" : strerror(-r));

@@ -154,7 +154,7 @@ static void test_defaults_full(void **state)
 	assert_null(strstr(nft->content, "dport 6379"));
 	assert_true(strv_contains(x.plan->units, "redis-server.service"));
 	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
-	assert_true(any_contains(x.plan->rules, "accept tcp port 6380 from 10.132.0.0/16 (vpc)"));
+	assert_true(any_contains(x.plan->rules, "accept tcp port 6380 (tls) from 10.132.0.0/16 (vpc)"));
 
 	/* What is shown never holds the password; what is written does. */
 	assert_null(strstr(redis->shown, PASSWORD));
@@ -247,9 +247,23 @@ static void test_firewall(void **state)
 	assert_true(has_line(nft, "\t\tip daddr 169.254.169.254 meta skuid != 0 drop"));
 	assert_true(any_contains(x.plan->notices, "normalized to 203.0.113.0/24"));
 
+	assert_true(any_contains(x.plan->rules, "accept tcp port 6379 (redis) from 203.0.113.0/24"));
+	assert_true(any_contains(x.plan->rules, "accept tcp port 22 (ssh) from 198.51.100.7/32"));
+
+	/* vpc in ssh-allow shows in the rules as in the ruleset; an empty list is noticed. */
+	assert_int_equal(config_set(&x.c, config_find("firewall", "ssh-allow"), "vpc", &cause), 0);
+	assert_int_equal(config_set(&x.c, config_find("firewall", "allow"), "", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_true(has_line(file(x.plan, "/etc/doagent/firewall.nft")->content,
+			     "\t\tip saddr { 10.132.0.0/16 } tcp dport 22 accept"));
+	assert_true(any_contains(x.plan->rules, "accept tcp port 22 (ssh) from 10.132.0.0/16 (vpc)"));
+	assert_true(any_contains(x.plan->notices, "[firewall] allow lets nobody in"));
+	assert_null(strstr(file(x.plan, "/etc/doagent/firewall.nft")->content, "dport 6379"));
+
 	x.c.firewall_backend = CONFIG_FW_NONE;
 	assert_int_equal(ctx_build(&x), 0);
 	assert_null(file(x.plan, "/etc/doagent/firewall.nft"));
+	assert_true(any_contains(x.plan->notices, "root-only has no effect"));
 	ctx_done(&x);
 }
 
