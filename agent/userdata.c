@@ -263,13 +263,46 @@ static void parser_done(struct parser *ps)
 	free(ps->entries);
 }
 
+/* Stable merge sort of d[0..n) by line, tmp holding n diagnostics. */
+static void sort_by_line(struct userdata_diag *d, struct userdata_diag *tmp, size_t n)
+{
+	size_t mid = n / 2, i = 0, j = mid, k = 0;
+
+	if (n < 2)
+		return;
+	sort_by_line(d, tmp, mid);
+	sort_by_line(d + mid, tmp, n - mid);
+	while (i < mid && j < n)
+		tmp[k++] = d[j].line < d[i].line ? d[j++] : d[i++];
+	while (i < mid)
+		tmp[k++] = d[i++];
+	memcpy(d, tmp, k * sizeof(*d));	/* d[j..n) is in place already */
+}
+
+/* The reader reports malformed lines as inih reads them, the entries are checked
+ * afterwards and the checks between keys last: put the diagnostics from first on in
+ * line order. Best effort: without memory they stay in the order they were found. */
+static void sort_diags(struct userdata_report *rep, size_t first)
+{
+	size_t n = rep->n_diags - first;
+	struct userdata_diag *tmp;
+
+	if (n < 2)
+		return;
+	tmp = malloc(n * sizeof(*tmp));
+	if (!tmp)
+		return;
+	sort_by_line(rep->diags + first, tmp, n);
+	free(tmp);
+}
+
 /* Parse the INI document in [data, data + len) into c; line_base is added to lines. */
 static int parse_ini(const char *data, size_t len, unsigned line_base, struct config *c,
 		     struct userdata_report *rep)
 {
 	struct parser ps = { .rep = rep, .p = data, .end = data + len, .line_base = line_base };
 	struct config tmp;
-	size_t errors_before = rep->n_errors, i;
+	size_t errors_before = rep->n_errors, diags_before = rep->n_diags, i;
 	int r;
 
 	/* User data is applied on top of the defaults, never on top of c. */
@@ -303,6 +336,7 @@ static int parse_ini(const char *data, size_t len, unsigned line_base, struct co
 				rep->diags[i].line = tmp.line[k - config_keys];
 		}
 	}
+	sort_diags(rep, diags_before);
 	r = ps.error;
 	parser_done(&ps);
 	if (r == 0 && rep->n_errors > errors_before)
@@ -583,6 +617,15 @@ static int parse_part(const struct mime_part *part, struct config *c, struct use
 	return parse_ini(body, len, base, c, rep);
 }
 
+/* Only blanks and line breaks in [s, s + len). */
+static bool is_blank(const char *s, size_t len)
+{
+	for (; len > 0; s++, len--)
+		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+			return false;
+	return true;
+}
+
 int userdata_parse(const char *data, size_t len, struct config *c, struct userdata_report *rep)
 {
 	struct mime_part part;
@@ -598,7 +641,7 @@ int userdata_parse(const char *data, size_t len, struct config *c, struct userda
 	}
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		skip = 3;	/* a UTF-8 byte order mark */
-	if (strspn(data + skip, " \t\r\n") >= len - skip && !memchr(data, '\0', len)) {
+	if (is_blank(data + skip, len - skip)) {
 		rep->kind = USERDATA_ABSENT;
 		return report_add(rep, USERDATA_NOTICE, 0, NULL, NULL, NULL,
 				  "no user data; the defaults apply");
@@ -615,7 +658,7 @@ int userdata_parse(const char *data, size_t len, struct config *c, struct userda
 		return parse_part(&part, c, rep);
 	}
 	rep->kind = USERDATA_FOREIGN;
-	rep->format = r == 0 && strncasecmp(data, "content-type:", 13) == 0
+	rep->format = r == 0 && len >= 13 && strncasecmp(data, "content-type:", 13) == 0
 			      ? "a MIME multipart message without a doagent part"
 			      : foreign_format(data + skip, len - skip);
 	return report_add(rep, USERDATA_NOTICE, 0, NULL, NULL, NULL,
