@@ -145,27 +145,49 @@ const char *config_suggest_section(const char *section)
 	return strutil_nearest(section, sections);
 }
 
+/* Redis' own names for what a key sets. */
+static const struct {
+	const char *alias;
+	enum config_key_id id;
+} aliases[] = {
+	{ "requirepass", CONFIG_REDIS_PASSWORD },
+	{ "masterauth", CONFIG_REDIS_PASSWORD },
+	{ "tls-port", CONFIG_TLS_PORT },
+	{ "save", CONFIG_REDIS_SNAPSHOTS },
+	{ "protected-mode", CONFIG_REDIS_BIND },
+};
+
+static char *key_name(const struct config_key *k, const char *section)
+{
+	char *s;
+
+	if (strcmp(k->section, section) == 0)
+		return strdup(k->name);
+	if (asprintf(&s, "[%s] %s", k->section, k->name) < 0)
+		return NULL;
+	return s;
+}
+
 char *config_suggest_key(const char *section, const char *name)
 {
 	const char *names[_CONFIG_KEY_MAX + 1];
 	const char *best;
 	size_t i, n = 0;
-	char *s;
 
 	for (i = 0; i < _CONFIG_KEY_MAX; i++)
 		if (strcmp(config_keys[i].section, section) == 0)
 			names[n++] = config_keys[i].name;
 	names[n] = NULL;
+	for (i = 0; i < ELEMENTSOF(aliases); i++)
+		if (strcmp(aliases[i].alias, name) == 0)
+			return key_name(&config_keys[aliases[i].id], section);
 	best = strutil_nearest(name, names);
 	if (best)
 		return strdup(best);
 	/* The right key in the wrong section? */
 	for (i = 0; i < _CONFIG_KEY_MAX; i++)
-		if (strcmp(config_keys[i].name, name) == 0) {
-			if (asprintf(&s, "[%s] %s", config_keys[i].section, name) < 0)
-				return NULL;
-			return s;
-		}
+		if (strcmp(config_keys[i].name, name) == 0)
+			return key_name(&config_keys[i], section);
 	return NULL;
 }
 
@@ -198,8 +220,9 @@ static int parse_port(const struct config_key *k, const char *value, unsigned *r
 }
 
 static int parse_enum(const struct config_key *k, const char *value, int *ret,
-		      const char **ret_cause)
+		      const char **ret_cause, char **ret_detail)
 {
+	_cleanup_buf_ struct buf b = BUF_INIT;
 	int i;
 
 	for (i = 0; k->choices[i]; i++)
@@ -207,8 +230,12 @@ static int parse_enum(const struct config_key *k, const char *value, int *ret,
 			*ret = i;
 			return 0;
 		}
-	*ret_cause = "not one of the allowed values";
-	return -EINVAL;
+	*ret_cause = "not one of";
+	for (i = 0; k->choices[i]; i++)
+		if (buf_printf(&b, "%s%s", i ? ", " : "", k->choices[i]) < 0)
+			return -ENOMEM;
+	*ret_detail = buf_steal(&b, NULL);
+	return *ret_detail ? -EINVAL : -ENOMEM;
 }
 
 static const struct {
@@ -394,14 +421,15 @@ static int parse_addrlist(const struct config_key *k, const char *value,
 	if (!l.items)
 		return -ENOMEM;
 	/* An empty value is an empty list: nobody. */
-	for (rest = copy[strspn(copy, " \t")] ? copy : NULL; (item = strsep(&rest, ","));) {
+	for (rest = copy[strspn(copy, " \t\n")] ? copy : NULL; (item = strsep(&rest, ","));) {
 		size_t len;
 		bool had_host_bits;
 		size_t i;
 
-		item += strspn(item, " \t");
+		/* Continuation lines join the list with a line break: a blank here. */
+		item += strspn(item, " \t\n");
 		len = strlen(item);
-		while (len && (item[len - 1] == ' ' || item[len - 1] == '\t'))
+		while (len && (item[len - 1] == ' ' || item[len - 1] == '\t' || item[len - 1] == '\n'))
 			item[--len] = '\0';
 		if (len == 0) {
 			*ret_cause = "empty entry in the list";
@@ -431,8 +459,11 @@ static int parse_addrlist(const struct config_key *k, const char *value,
 		for (i = 0; i < l.n; i++)
 			if (netaddr_equal(&l.items[i].addr, &l.items[l.n].addr))
 				break;
-		if (i < l.n)
-			continue;	/* a duplicate adds nothing */
+		if (i < l.n) {
+			/* A duplicate adds nothing, but the normalization is still worth a word. */
+			l.items[i].normalized |= had_host_bits;
+			continue;
+		}
 		l.items[l.n++].normalized = had_host_bits;
 	}
 	addrlist_free(ret);
@@ -446,7 +477,7 @@ fail:
 int config_set(struct config *c, const struct config_key *k, const char *value,
 	       char **ret_cause)
 {
-	_cleanup_free_ char *item = NULL;
+	_cleanup_free_ char *item = NULL, *detail = NULL;
 	const char *cause = NULL;
 	int r;
 
@@ -458,7 +489,7 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 		r = parse_bool(value, FIELD(c, k, bool), &cause);
 		break;
 	case CONFIG_ENUM:
-		r = parse_enum(k, value, FIELD(c, k, int), &cause);
+		r = parse_enum(k, value, FIELD(c, k, int), &cause, &detail);
 		break;
 	case CONFIG_MEMORY:
 		r = parse_memory(k, value, FIELD(c, k, struct config_memory), &cause);
@@ -483,9 +514,12 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 		cause = "internal error: unknown key type";
 	}
 	if (r < 0 && r != -ENOMEM && ret_cause) {
-		if (item ? asprintf(ret_cause, "%s: '%s'", cause, item) < 0
-			 : !(*ret_cause = strdup(cause ? cause : "invalid value")))
-			return -ENOMEM;
+		if (item)
+			r = asprintf(ret_cause, "%s: '%s'", cause, item) < 0 ? -ENOMEM : r;
+		else if (detail)
+			r = asprintf(ret_cause, "%s %s", cause, detail) < 0 ? -ENOMEM : r;
+		else if (!(*ret_cause = strdup(cause ? cause : "invalid value")))
+			r = -ENOMEM;
 	}
 	return r;
 }
@@ -533,13 +567,16 @@ unsigned config_check(const struct config *c,
 
 	if (c->tls_enabled && c->tls_port == c->redis_port)
 		VIOLATION(c->line[CONFIG_TLS_PORT] ? CONFIG_TLS_PORT : CONFIG_REDIS_PORT,
-			  "the TLS port must differ from [redis] port");
+			  "[redis] port and [tls] port are the same port; they must differ");
 	if (c->firewall_ssh_port == c->redis_port)
 		VIOLATION(c->line[CONFIG_FIREWALL_SSH_PORT] ? CONFIG_FIREWALL_SSH_PORT : CONFIG_REDIS_PORT,
-			  "the SSH port must differ from [redis] port");
+			  "[redis] port and [firewall] ssh-port are the same port; they must differ");
 	if (c->tls_enabled && c->firewall_ssh_port == c->tls_port)
 		VIOLATION(c->line[CONFIG_FIREWALL_SSH_PORT] ? CONFIG_FIREWALL_SSH_PORT : CONFIG_TLS_PORT,
-			  "the SSH port must differ from [tls] port");
+			  "[tls] port and [firewall] ssh-port are the same port; they must differ");
+	if (c->tls_enabled && c->tls_plaintext > c->redis_bind)
+		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_REDIS_BIND,
+			  "[tls] plaintext reaches further than [redis] bind: unencrypted Redis would be open where TLS is not");
 	if (c->tls_certificate && !c->tls_key)
 		VIOLATION(CONFIG_TLS_CERTIFICATE, "a PEM certificate needs its private key in [tls] key");
 	if (c->tls_key && !c->tls_certificate)

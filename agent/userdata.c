@@ -32,6 +32,7 @@ struct entry {
 	struct buf value;
 	unsigned line;
 	bool continued;		/* an indented line added to the value */
+	bool comment_cut;	/* inih cut an inline comment off the value */
 };
 
 struct parser {
@@ -41,6 +42,8 @@ struct parser {
 	unsigned line_base;	/* added to line in messages */
 	bool indented;		/* the current line starts with a blank */
 	bool line_refused;	/* the reader reported the current line itself */
+	bool comment;		/* the current line has an inline comment */
+	bool broken_section;	/* after a malformed [header]: ignore keys until the next */
 	struct entry *entries;
 	size_t n_entries;
 	int error;		/* -ENOMEM seen in a callback */
@@ -97,13 +100,14 @@ static void inspect_line(struct parser *ps, const char *s, size_t len, int max)
 	size_t n = len;
 
 	ps->line_refused = false;
+	ps->comment = false;
 	if (memchr(s, '\0', len)) {
-		parser_error(ps, ps->line, NULL, NULL, NULL, "contains a NUL byte");
+		parser_error(ps, ps->line, NULL, NULL, NULL, "the line contains a NUL byte");
 		ps->line_refused = true;
 		return;
 	}
 	if (len + 2 > (size_t)max) {
-		parser_error(ps, ps->line, NULL, NULL, NULL, "longer than %d characters", max - 2);
+		parser_error(ps, ps->line, NULL, NULL, NULL, "the line is longer than %d characters", max - 2);
 		ps->line_refused = true;
 		return;
 	}
@@ -116,8 +120,10 @@ static void inspect_line(struct parser *ps, const char *s, size_t len, int max)
 		const char *close = memchr(t, ']', n);
 		char name[64];
 
+		ps->broken_section = !close;
 		if (!close) {
-			parser_error(ps, ps->line, NULL, NULL, NULL, "a section header needs its closing ']'");
+			parser_error(ps, ps->line, NULL, NULL, NULL,
+				     "a section header needs its closing ']' (the keys below it are ignored)");
 			ps->line_refused = true;
 			return;
 		}
@@ -137,7 +143,12 @@ static void inspect_line(struct parser *ps, const char *s, size_t len, int max)
 	if (!ps->indented && !memchr(t, '=', n) && !memchr(t, ':', n)) {
 		parser_error(ps, ps->line, NULL, NULL, NULL, "expected 'key = value', a [section] header or a comment");
 		ps->line_refused = true;
+		return;
 	}
+	/* inih cuts a value at a ';' that follows a blank: note it, for secrets. */
+	for (; n > 1; t++, n--)
+		if ((t[0] == ' ' || t[0] == '\t') && t[1] == ';')
+			ps->comment = true;
 }
 
 static char *reader(char *str, int num, void *stream)
@@ -172,9 +183,13 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (ps->error)
 		return 0;
+	if (ps->broken_section)
+		return 1;
 	if (ps->indented && last && strcmp(last->name, name) == 0 && strcmp(last->section, section) == 0) {
 		last->continued = true;
-		if (buf_putc(&last->value, '\n') < 0 || buf_puts(&last->value, value) < 0)
+		last->comment_cut |= ps->comment;
+		/* A value may also start on the line below its key. */
+		if ((last->value.len && buf_putc(&last->value, '\n') < 0) || buf_puts(&last->value, value) < 0)
 			ps->error = -ENOMEM;
 		return 1;
 	}
@@ -185,7 +200,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	}
 	ps->entries = v;
 	e = &v[ps->n_entries];
-	*e = (struct entry){ .line = ps->line, .value = BUF_INIT };
+	*e = (struct entry){ .line = ps->line, .value = BUF_INIT, .comment_cut = ps->comment };
 	e->section = strdup(section);
 	e->name = strdup(name);
 	if (!e->section || !e->name || buf_puts(&e->value, value) < 0) {
@@ -213,6 +228,10 @@ static void apply_entry(struct parser *ps, struct config *c, const struct entry 
 	}
 	if (!config_section_exists(e->section))
 		return;	/* reported with the section header */
+	if (e->name[0] == '\0') {
+		parser_error(ps, e->line, e->section, NULL, NULL, "a setting needs a key before its '='");
+		return;
+	}
 	k = config_find(e->section, e->name);
 	if (!k) {
 		_cleanup_free_ char *near = config_suggest_key(e->section, e->name);
@@ -227,9 +246,14 @@ static void apply_entry(struct parser *ps, struct config *c, const struct entry 
 				     "set twice (first on line %u)", ps->entries[i].line + ps->line_base);
 			return;
 		}
-	if (e->continued && k->type != CONFIG_PEM) {
+	if (e->continued && k->type != CONFIG_PEM && k->type != CONFIG_ADDRLIST) {
 		parser_error(ps, e->line, e->section, e->name, NULL,
-			     "an indented line below continues this value; only PEM values span lines, so remove the indentation");
+			     "an indented line below continues this value; only PEM values and address lists span lines, so remove the indentation");
+		return;
+	}
+	if (e->comment_cut && (k->flags & CONFIG_SENSITIVE)) {
+		parser_error(ps, e->line, e->section, e->name, NULL,
+			     "a ';' after a blank starts a comment and would cut this value short; remove the blank before the ';'");
 		return;
 	}
 	r = config_set(c, k, e->value.data ? e->value.data : "", &cause);
@@ -375,7 +399,6 @@ static const char *foreign_format(const char *data, size_t len)
 		{ "#include", "a cloud-init include list" },
 		{ "#!", "a script" },
 		{ "\x1f\x8b", "gzip-compressed data" },
-		{ "#doagent", "#doagent followed by other text on its first line" },
 	};
 	size_t i;
 
@@ -383,7 +406,7 @@ static const char *foreign_format(const char *data, size_t len)
 		if (len >= strlen(formats[i].prefix) &&
 		    memcmp(data, formats[i].prefix, strlen(formats[i].prefix)) == 0)
 			return formats[i].format;
-	return "not doagent user data (its first line is not #doagent)";
+	return "its first line is not #doagent";
 }
 
 /* ---- MIME multipart ---- */
@@ -493,21 +516,27 @@ static void parse_headers(const char **p, const char *end, char *type, size_t ty
 	}
 }
 
-/* Find doagent's part in a multipart message. Returns 1 and *ret when found, 0 when
- * there is none, -EBADMSG with a diag for a malformed message or two doagent parts. */
+enum { MIME_NOT_MIME, MIME_NOT_OURS, MIME_FOUND };
+
+/* Find doagent's part in a multipart message: MIME_FOUND and *ret, MIME_NOT_OURS for
+ * a multipart message without one, MIME_NOT_MIME, or -EBADMSG with a diag for a
+ * malformed message or two doagent parts (rep->kind set). -ENOMEM. */
 static int mime_find_part(const char *data, size_t len, struct userdata_report *rep,
 			  struct mime_part *ret)
 {
 	const char *p = data, *end = data + len, *line, *part_start = NULL;
 	char type[64], boundary[200], encoding[32], delim[210];
 	size_t llen, dlen;
-	int found = 0;
+	bool found = false;
 
 	parse_headers(&p, end, type, sizeof(type), boundary, sizeof(boundary), encoding, sizeof(encoding));
 	if (strncmp(type, "multipart/", 10) != 0)
-		return 0;
+		return MIME_NOT_MIME;
 	if (!boundary[0]) {
-		report_add(rep, USERDATA_ERROR, 1, NULL, NULL, NULL, "MIME multipart user data without a boundary");
+		rep->kind = USERDATA_FOREIGN;
+		rep->format = "a MIME multipart message without a boundary";
+		if (report_add(rep, USERDATA_ERROR, 1, NULL, NULL, NULL, "MIME multipart user data without a boundary") < 0)
+			return -ENOMEM;
 		return -EBADMSG;
 	}
 	dlen = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
@@ -536,12 +565,14 @@ static int mime_find_part(const char *data, size_t len, struct userdata_report *
 			    (strcmp(part.encoding, "7bit") == 0 && is_doagent_header(part.body, part.len)) ||
 			    (strcmp(part.encoding, "8bit") == 0 && is_doagent_header(part.body, part.len))) {
 				if (found) {
-					report_add(rep, USERDATA_ERROR, part.body_line, NULL, NULL, NULL,
-						   "a second doagent part in the MIME message; keep one");
+					rep->kind = USERDATA_DOAGENT;
+					if (report_add(rep, USERDATA_ERROR, part.body_line, NULL, NULL, NULL,
+						       "a second doagent part in the MIME message; keep one") < 0)
+						return -ENOMEM;
 					return -EBADMSG;
 				}
 				*ret = part;
-				found = 1;
+				found = true;
 			}
 		}
 		if (!more)
@@ -552,7 +583,7 @@ static int mime_find_part(const char *data, size_t len, struct userdata_report *
 			part_start = p;
 		}
 	}
-	return found;
+	return found ? MIME_FOUND : MIME_NOT_OURS;
 }
 
 static int base64_decode(const char *s, size_t len, struct buf *out)
@@ -646,23 +677,30 @@ int userdata_parse(const char *data, size_t len, struct config *c, struct userda
 		return report_add(rep, USERDATA_NOTICE, 0, NULL, NULL, NULL,
 				  "no user data; the defaults apply");
 	}
-	if (is_doagent_header(data + skip, len - skip)) {
+	data += skip;
+	len -= skip;
+	if (is_doagent_header(data, len)) {
 		rep->kind = USERDATA_DOAGENT;
-		return parse_ini(data + skip, len - skip, 0, c, rep);
+		return parse_ini(data, len, 0, c, rep);
+	}
+	if (len > 9 && memcmp(data, "#doagent", 8) == 0 && (data[8] == ' ' || data[8] == '\t')) {
+		rep->kind = USERDATA_DOAGENT;
+		r = report_add(rep, USERDATA_ERROR, 1, NULL, NULL, NULL,
+			       "the first line must be #doagent alone, with nothing after it");
+		return r < 0 ? r : -EBADMSG;
 	}
 	r = mime_find_part(data, len, rep, &part);
 	if (r < 0)
 		return r;
-	if (r > 0) {
+	if (r == MIME_FOUND) {
 		rep->kind = USERDATA_DOAGENT;
 		return parse_part(&part, c, rep);
 	}
 	rep->kind = USERDATA_FOREIGN;
-	rep->format = r == 0 && len >= 13 && strncasecmp(data, "content-type:", 13) == 0
-			      ? "a MIME multipart message without a doagent part"
-			      : foreign_format(data + skip, len - skip);
+	rep->format = r == MIME_NOT_OURS ? "a MIME multipart message without a doagent part"
+					 : foreign_format(data, len);
 	return report_add(rep, USERDATA_NOTICE, 0, NULL, NULL, NULL,
-			  "the user data is %s, not doagent's; the defaults apply", rep->format);
+			  "the user data is not doagent's (%s); the defaults apply", rep->format);
 }
 
 char *userdata_diag_format(const struct userdata_report *rep, const struct userdata_diag *d)

@@ -156,6 +156,13 @@ static void test_enum(void **state)
 	assert_int_equal(set(&c, "firewall", "metadata", "root-only"), 0);
 	assert_int_equal(c.firewall_metadata, CONFIG_METADATA_ROOT_ONLY);
 	assert_int_equal(set(&c, "firewall", "backend", "iptables"), -EINVAL);
+	/* The message lists what is allowed. */
+	{
+		_cleanup_free_ char *cause = NULL;
+
+		assert_int_equal(config_set(&c, config_find("firewall", "backend"), "iptables", &cause), -EINVAL);
+		assert_string_equal(cause, "not one of auto, nftables, ufw, none");
+	}
 	config_done(&c);
 }
 
@@ -263,6 +270,11 @@ static void test_addrlist(void **state)
 	/* Duplicates collapse; an empty list allows nobody. */
 	assert_int_equal(set(&c, "firewall", "allow", "192.0.2.0/24, 192.0.2.0/24"), 0);
 	assert_int_equal(c.firewall_allow.n, 1);
+	assert_false(c.firewall_allow.items[0].normalized);
+	/* ... and a duplicate that needed normalizing still says so. */
+	assert_int_equal(set(&c, "firewall", "allow", "192.0.2.0/24, 192.0.2.9/24"), 0);
+	assert_int_equal(c.firewall_allow.n, 1);
+	assert_true(c.firewall_allow.items[0].normalized);
 	assert_int_equal(set(&c, "firewall", "allow", ""), 0);
 	assert_int_equal(c.firewall_allow.n, 0);
 	assert_false(c.firewall_allow.vpc);
@@ -318,12 +330,16 @@ static void test_suggestions(void **state)
 	_cleanup_free_ char *d = config_suggest_key("redis", "prot");
 	_cleanup_free_ char *e = config_suggest_key("redis", "something-else-entirely");
 	_cleanup_free_ char *f = config_suggest_key("firewall", "ssh_allow");
+	_cleanup_free_ char *g = config_suggest_key("redis", "requirepass");
+	_cleanup_free_ char *h = config_suggest_key("redis", "tls-port");
 
 	assert_string_equal(a, "maxmemory-policy");
 	assert_string_equal(b, "[tls] enabled");
 	assert_string_equal(d, "port");
 	assert_null(e);
 	assert_string_equal(f, "ssh-allow");
+	assert_string_equal(g, "password");
+	assert_string_equal(h, "[tls] port");
 	assert_string_equal(config_suggest_section("redsi"), "redis");
 	assert_string_equal(config_suggest_section("firewal"), "firewall");
 	assert_null(config_suggest_section("database"));
@@ -363,6 +379,18 @@ static void test_check(void **state)
 	assert_int_equal(config_check(&c, collect, &v), 1);
 	assert_int_equal(v.ids[0], CONFIG_REDIS_PORT);
 	c.firewall_ssh_port = 22;
+
+	c.tls_enabled = true;
+	c.tls_port = 6380;
+	c.tls_plaintext = CONFIG_SCOPE_PUBLIC;	/* wider than bind = private */
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REDIS_BIND);
+	c.line[CONFIG_TLS_PLAINTEXT] = 9;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_TLS_PLAINTEXT);
+	c.tls_plaintext = CONFIG_SCOPE_LOOPBACK;
 
 	c.tls_key = strdup("-----BEGIN PRIVATE KEY-----\nabcd\n-----END PRIVATE KEY-----");
 	v.n = 0;
