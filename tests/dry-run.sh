@@ -50,7 +50,7 @@ check; [ "$status" -eq 0 ] && grep -qx 'maxmemory-policy allkeys-lru' "$TMP/out"
 # Foreign user data: defaults, and the plan says why.
 printf '#cloud-config\npackages: [htop]\n' >"$TMP/cc.yaml"
 dry --user-data "$TMP/cc.yaml"
-check; [ "$status" -eq 0 ] && grep -q "is #cloud-config, not doagent's; the defaults apply" "$TMP/out" ||
+check; [ "$status" -eq 0 ] && grep -qF "the user data is not doagent's (#cloud-config); the defaults apply" "$TMP/out" ||
 	fail "cloud-config user data: exit $status, no notice"
 
 # --json is JSON with every file, and no secret.
