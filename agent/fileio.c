@@ -27,37 +27,48 @@
 #include "fileio.h"
 #include "macro.h"
 
-int fileio_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+int fileio_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_buf_ struct buf b = BUF_INIT;
 	char chunk[8192];
-	int in;
+	int r = 0;
 
-	if (strcmp(path, "-") == 0)
-		in = STDIN_FILENO;
-	else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			return -errno;
-		in = fd;
-	}
 	for (;;) {
-		ssize_t n = read(in, chunk, sizeof(chunk));
+		ssize_t n = read(fd, chunk, sizeof(chunk));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
 		if (n == 0)
 			break;
 		if (b.len + (size_t)n > max)
-			return -E2BIG;
-		if (buf_append(&b, chunk, (size_t)n) < 0)
-			return -ENOMEM;
+			r = -E2BIG;
+		else
+			r = buf_append(&b, chunk, (size_t)n);
+		if (r < 0)
+			break;
 	}
+	/* What was read may be a secret (user data, a key): leave no copy behind. */
+	explicit_bzero(chunk, sizeof(chunk));
+	if (r < 0)
+		return r;
 	*ret = buf_steal(&b, ret_len);
 	return *ret ? 0 : -ENOMEM;
+}
+
+int fileio_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (strcmp(path, "-") == 0)
+		return fileio_read_fd(STDIN_FILENO, max, ret, ret_len);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	return fileio_read_fd(fd, max, ret, ret_len);
 }
 
 static int split_path(const char *path, char **ret_dir, const char **ret_base)

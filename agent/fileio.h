@@ -5,10 +5,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Read all of path ("-" = standard input), refusing more than max bytes.
+/* Read all of path ("-" = standard input), refusing more than max bytes. The buffer
+ * is erased when freed internally; the caller erases *ret if it may hold a secret.
  * Returns 0 with a malloc'd NUL-terminated *ret and its length in *ret_len (the data
  * may hold NUL bytes), -E2BIG when longer than max, or -errno. */
 int fileio_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/* The same from an open file descriptor, read to its end (not closed). */
+int fileio_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 
 /*
  * Replace path with len bytes of data, atomically: a new file is created next to it

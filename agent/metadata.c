@@ -23,7 +23,9 @@
 #include <json-c/json.h>
 
 #include "buf.h"
+#include "fileio.h"
 #include "metadata.h"
+#include "netaddr.h"
 #include "strv.h"
 
 #define PATH_SIZE 128
@@ -31,7 +33,6 @@
 #define DROPLET_ID_DIGITS_MAX 20
 #define HOSTNAME_MAX 253
 #define REGION_MAX 32
-#define READ_CHUNK 16384
 
 #define DIGITS "0123456789"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
@@ -408,21 +409,10 @@ static int address(json_object *obj, const char *parent, const char *key, int fa
 	return 0;
 }
 
-/* The prefix length of a netmask, or -1 when its ones are not contiguous. */
-static int netmask_prefix(struct in_addr mask)
-{
-	uint32_t host = ~ntohl(mask.s_addr);
-
-	if (host & (host + 1))
-		return -1;
-	return 32 - __builtin_popcount(host);
-}
-
 static int parse_ipv4(json_object *obj, const char *parent, const char *key,
 		      struct metadata_ipv4 *out, char **cause)
 {
 	char path[PATH_SIZE], mask_path[PATH_SIZE];
-	struct in_addr mask;
 	json_object *v = NULL;
 	int r, prefix;
 
@@ -433,10 +423,10 @@ static int parse_ipv4(json_object *obj, const char *parent, const char *key,
 	r = address(v, path, "ip_address", AF_INET, REQUIRED, out->address, NULL, cause);
 	if (r < 0)
 		return r;
-	r = address(v, path, "netmask", AF_INET, REQUIRED, out->netmask, &mask, cause);
+	r = address(v, path, "netmask", AF_INET, REQUIRED, out->netmask, NULL, cause);
 	if (r < 0)
 		return r;
-	prefix = netmask_prefix(mask);
+	prefix = netaddr_netmask_prefix(out->netmask);
 	if (prefix < 0) {
 		path_join(mask_path, path, "netmask");
 		return bad_value(cause, mask_path, "not a contiguous netmask", out->netmask,
@@ -777,56 +767,26 @@ int metadata_parse(const char *doc, size_t len, struct metadata **ret, char **re
 	return 0;
 }
 
-static int read_fd(int fd, const char *path, struct buf *b, char **cause)
-{
-	char chunk[READ_CHUNK];
-	ssize_t n;
-	int r = 0;
-
-	for (;;) {
-		n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-
-			r = fail(-e, cause, "%s: %s", path, strerror(e));
-			break;
-		}
-		if (n == 0)
-			break;
-		r = buf_append(b, chunk, (size_t)n);
-		if (r < 0)
-			break;
-		if (b->len > METADATA_MAX_SIZE) {
-			r = fail(-E2BIG, cause, "%s: more than %d bytes", path, METADATA_MAX_SIZE);
-			break;
-		}
-	}
-	explicit_bzero(chunk, sizeof chunk);
-	return r;
-}
-
 int metadata_load_file(const char *path, struct metadata **ret, char **ret_cause)
 {
-	_cleanup_buf_ struct buf doc = BUF_INIT;
+	_cleanup_erase_ char *doc = NULL;
 	_cleanup_free_ char *cause = NULL;
-	_cleanup_close_ int fd = -1;
+	size_t len;
 	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int e = errno;
-
-		r = fail(-e, &cause, "%s: %s", path, strerror(e));
-	} else
-		r = read_fd(fd, path, &doc, &cause);
+	r = fileio_read_file(path, METADATA_MAX_SIZE, &doc, &len);
+	if (r == -E2BIG)
+		r = fail(r, &cause, "%s: more than %d bytes", path, METADATA_MAX_SIZE);
+	else if (r < 0)
+		r = fail(r, &cause, "%s: %s", path, strerror(-r));
 	if (r < 0) {
 		if (ret_cause)
 			*ret_cause = TAKE_PTR(cause);
 		return r;
 	}
-	return metadata_parse(doc.data ? doc.data : "", doc.len, ret, ret_cause);
+	r = metadata_parse(doc, len, ret, ret_cause);
+	explicit_bzero(doc, len);
+	return r;
 }
 
 const struct metadata_ipv4 *metadata_private_ipv4(const struct metadata *md)

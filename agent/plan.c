@@ -113,12 +113,10 @@ static int template_load(struct builder *b, const char *name, char **ret, size_t
 	size_t i;
 
 	for (i = 0; i < ELEMENTSOF(dirs); i++) {
-		_cleanup_free_ char *path = NULL, *text = NULL;
+		_cleanup_free_ char *path = NULL;
 		_cleanup_close_ int fd = -1;
-		_cleanup_buf_ struct buf data = BUF_INIT;
-		char chunk[8192];
 		struct stat st;
-		ssize_t n;
+		int r;
 
 		if (!dirs[i])
 			continue;
@@ -135,17 +133,11 @@ static int template_load(struct builder *b, const char *name, char **ret, size_t
 			return fail(b, -EINVAL, "template %s: not a regular file", path);
 		if (st.st_mode & (S_IWGRP | S_IWOTH))
 			return fail(b, -EPERM, "template %s: writable by group or others; refusing it", path);
-		while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-			if (data.len + (size_t)n > TEMPLATE_MAX)
-				return fail(b, -E2BIG, "template %s: larger than %d bytes", path, TEMPLATE_MAX);
-			if (buf_append(&data, chunk, (size_t)n) < 0)
-				return fail(b, -ENOMEM, "out of memory");
-		}
-		if (n < 0)
-			return fail(b, -errno, "template %s: %s", path, strerror(errno));
-		*ret = buf_steal(&data, ret_len);
-		if (!*ret)
-			return fail(b, -ENOMEM, "out of memory");
+		r = fileio_read_fd(fd, TEMPLATE_MAX, ret, ret_len);
+		if (r == -E2BIG)
+			return fail(b, r, "template %s: larger than %d bytes", path, TEMPLATE_MAX);
+		if (r < 0)
+			return fail(b, r, "template %s: %s", path, strerror(-r));
 		*ret_path = TAKE_PTR(path);
 		return 0;
 	}
