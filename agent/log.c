@@ -2,11 +2,16 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 static int max_level = LOG_INFO;
 static const char *program = "doagent";
+static bool to_journal;
 
 void log_set_max_level(int level)
 {
@@ -21,6 +26,22 @@ int log_get_max_level(void)
 void log_set_program(const char *name)
 {
 	program = name;
+}
+
+void log_set_journal(bool on)
+{
+	to_journal = on;
+}
+
+/* systemd sets JOURNAL_STREAM=dev:inode for a stderr that goes to the journal. */
+void log_open(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	to_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+		     (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
 static const char *level_prefix(int level)
@@ -40,15 +61,42 @@ static const char *level_prefix(int level)
 	}
 }
 
+static void emit(int level, const char *step, const char *droplet_id, uint64_t duration_ms,
+		 const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	if (level > max_level)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (to_journal) {
+		if (step)
+			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", program,
+					"DOAGENT_STEP=%s", step, "DOAGENT_DROPLET_ID=%s", droplet_id ? droplet_id : "",
+					"DOAGENT_DURATION_MS=%llu", (unsigned long long)duration_ms, NULL);
+		else
+			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", program,
+					NULL);
+		return;
+	}
+	fprintf(stderr, "%s: %s%s\n", program, level_prefix(level), msg);
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > max_level)
-		return;
-	fprintf(stderr, "%s: %s", program, level_prefix(level));
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	emit(level, NULL, NULL, 0, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void log_step(int level, const char *step, const char *droplet_id, uint64_t duration_ms,
+	      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(level, step, droplet_id, duration_ms, fmt, ap);
+	va_end(ap);
 }

@@ -3,6 +3,8 @@
 #ifndef DOAGENT_LOG_H
 #define DOAGENT_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <syslog.h>
 
 #include "macro.h"
@@ -11,7 +13,17 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_set_program(const char *name);
 
+/* Send messages to the journal (with structured fields) instead of stderr. By
+ * default: when stderr is connected to the journal (JOURNAL_STREAM). */
+void log_set_journal(bool on);
+void log_open(void);
+
 void log_msg(int level, const char *fmt, ...) _printf_(2, 3);
+
+/* A message about one step of the first boot, with the fields DOAGENT_STEP,
+ * DOAGENT_DROPLET_ID (when not NULL) and DOAGENT_DURATION_MS in the journal. */
+void log_step(int level, const char *step, const char *droplet_id, uint64_t duration_ms,
+	      const char *fmt, ...) _printf_(5, 6);
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -6,9 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <ini.h>
+#include <unistd.h>
+
+#include "boot.h"
 #include "config.h"
 #include "doagent.h"
+#include "http.h"
+#include "paths.h"
 #include "fileio.h"
 #include "log.h"
 #include "metadata.h"
@@ -18,6 +25,8 @@
 #include "strv.h"
 #include "userdata.h"
 
+#define DEFAULT_DEADLINE_MS (120 * 1000)
+
 #ifndef PKGDATADIR
 #define PKGDATADIR "/usr/local/share/doagent"
 #endif
@@ -25,7 +34,11 @@
 struct options {
 	bool dry_run;
 	bool check;
+	bool status;
+	bool force;
 	bool json;
+	const char *root;
+	uint64_t deadline_ms;
 	const char *user_data;
 	const char *metadata;
 	const char *output_dir;
@@ -36,14 +49,22 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: doagent [--dry-run [--output-dir DIR]] [--check] [--json]\n"
-		"               [--user-data FILE|-] [--metadata FILE] [--templates DIR] [--memory SIZE]\n"
+		"usage: doagent [--force] [--root DIR]      the first-boot run (doagent.service)\n"
+		"       doagent --dry-run [--output-dir DIR] [--json]\n"
+		"       doagent --check [--json]\n"
+		"       doagent --status [--json] [--root DIR]\n"
+		"  common: [--user-data FILE|-] [--metadata FILE|URL] [--templates DIR] [--deadline SEC]\n"
 		"\n"
 		"  --dry-run          render and print the plan and every file; change nothing\n"
 		"  --check            validate the user data only\n"
-		"  --json             machine-readable output for --dry-run and --check\n"
+		"  --status           the last run's result; the connection details for root\n"
+		"  --json             machine-readable output for --dry-run, --check and --status\n"
+		"  --force            configure even though this droplet already is\n"
+		"  --root DIR         apply under DIR instead of /: files, state and secrets only\n"
 		"  --user-data FILE   user data from FILE (- for standard input) instead of the metadata\n"
-		"  --metadata FILE    the metadata document (v1.json) from FILE\n"
+		"  --metadata SRC     the metadata document from a file, or the service's base URL\n"
+		"                     (default " PATH_METADATA_URL ")\n"
+		"  --deadline SEC     give up on the metadata service after SEC seconds (default 120)\n"
 		"  --output-dir DIR   with --dry-run: write the rendered files under DIR/<absolute path>\n"
 		"  --templates DIR    templates from DIR first (default " "/etc/doagent/templates"
 		"), then the shipped ones\n"
@@ -51,13 +72,15 @@ static void usage(FILE *f)
 		"                     (default: this machine's MemTotal)\n"
 		"  --version, --help\n"
 		"\n"
-		"Exit status: 0 success, 2 usage, 65 invalid user data or metadata, 1 other failure.\n");
+		"Exit status: 0 success, 2 usage, 65 invalid user data or metadata,\n"
+		"69 metadata service unreachable, 1 other failure.\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_DRY_RUN = 256, OPT_CHECK, OPT_JSON, OPT_USER_DATA, OPT_METADATA, OPT_OUTPUT_DIR,
-	       OPT_TEMPLATES, OPT_MEMORY, OPT_VERSION, OPT_HELP };
+	       OPT_TEMPLATES, OPT_MEMORY, OPT_VERSION, OPT_HELP, OPT_STATUS, OPT_FORCE, OPT_ROOT,
+	       OPT_DEADLINE };
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -67,6 +90,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
 		{ "templates", required_argument, NULL, OPT_TEMPLATES },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "deadline", required_argument, NULL, OPT_DEADLINE },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -83,6 +110,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_OUTPUT_DIR: o->output_dir = optarg; break;
 		case OPT_TEMPLATES: o->templates = optarg; break;
 		case OPT_MEMORY: o->memory = optarg; break;
+		case OPT_STATUS: o->status = true; break;
+		case OPT_FORCE: o->force = true; break;
+		case OPT_ROOT: o->root = optarg; break;
+		case OPT_DEADLINE: {
+			unsigned long long sec;
+
+			if (strutil_parse_u64(optarg, 1, 86400, &sec) < 0) {
+				log_error("--deadline %s: not a number of seconds from 1 to 86400", optarg);
+				return -EINVAL;
+			}
+			o->deadline_ms = sec * 1000;
+			break;
+		}
 		case OPT_VERSION:
 			printf("doagent %s\n", PACKAGE_VERSION);
 			exit(DOAGENT_EXIT_OK);
@@ -98,8 +138,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->dry_run && o->check) {
-		log_error("--dry-run and --check exclude each other");
+	if (o->dry_run + o->check + o->status > 1) {
+		log_error("--dry-run, --check and --status exclude each other");
+		return -EINVAL;
+	}
+	if (o->force && (o->dry_run || o->check || o->status)) {
+		log_error("--force goes with the first-boot run only");
+		return -EINVAL;
+	}
+	if (o->root && (o->dry_run || o->check)) {
+		log_error("--root goes with the first-boot run and --status");
+		return -EINVAL;
+	}
+	if (o->root && o->root[0] != '/') {
+		log_error("--root %s: give an absolute path", o->root);
 		return -EINVAL;
 	}
 	if (o->output_dir && !o->dry_run) {
@@ -110,16 +162,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_error("--memory goes with --dry-run");
 		return -EINVAL;
 	}
-	if (o->json && !o->dry_run && !o->check) {
-		log_error("--json goes with --dry-run or --check");
-		return -EINVAL;
-	}
-	if (!o->dry_run && !o->check) {
-		log_error("the first-boot run is not available in this build yet; use --dry-run or --check");
-		return -EINVAL;
-	}
-	if (o->dry_run && !o->metadata) {
-		log_error("--dry-run needs --metadata FILE");
+	if (o->json && !o->dry_run && !o->check && !o->status) {
+		log_error("--json goes with --dry-run, --check or --status");
 		return -EINVAL;
 	}
 	if (o->check && !o->user_data && !o->metadata) {
@@ -134,9 +178,24 @@ static int load_metadata(const struct options *o, struct metadata **ret)
 	_cleanup_free_ char *cause = NULL;
 	int r;
 
-	r = metadata_load_file(o->metadata, ret, &cause);
+	const char *src = o->metadata ? o->metadata : PATH_METADATA_URL;
+	bool url = strncasecmp(src, "http://", 7) == 0 || strncasecmp(src, "https://", 8) == 0;
+
+	if (url)
+		r = metadata_fetch(src, o->deadline_ms, ret, &cause);
+	else
+		r = metadata_load_file(src, ret, &cause);
+	if (r == -ETIMEDOUT) {
+		log_error("%s", cause ? cause : "the metadata service did not answer in time");
+		return DOAGENT_EXIT_UNAVAILABLE;
+	}
+	if (url && r == -EINVAL) {
+		/* A URL curl cannot use: a mistake in --metadata or doagent.conf. */
+		log_error("%s", cause ? cause : strerror(-r));
+		return DOAGENT_EXIT_USAGE;
+	}
 	if (r == -EBADMSG || r == -E2BIG) {
-		log_error("metadata %s: %s", o->metadata, cause ? cause : strerror(-r));
+		log_error("metadata %s: %s", src, cause ? cause : strerror(-r));
 		return DOAGENT_EXIT_DATAERR;
 	}
 	if (r < 0) {
@@ -260,7 +319,7 @@ static int run_check(const struct options *o)
 	struct config c = { 0 };
 	int r;
 
-	if (o->metadata && (r = load_metadata(o, &md)) != 0)
+	if (!o->user_data && (r = load_metadata(o, &md)) != 0)
 		return r;
 	r = read_config(o, md, &c, &rep);
 	if (o->json) {
@@ -378,14 +437,83 @@ out:
 	return r;
 }
 
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct options *o = user;
+	unsigned long long sec;
+
+	if (strcmp(section, "metadata") == 0 && strcmp(name, "deadline") == 0) {
+		if (strutil_parse_u64(value, 1, 86400, &sec) < 0)
+			return 0;
+		if (!o->deadline_ms)
+			o->deadline_ms = sec * 1000;
+		return 1;
+	}
+	if (strcmp(section, "metadata") == 0 && strcmp(name, "url") == 0) {
+		static char url[512];
+
+		if (strlen(value) >= sizeof(url))
+			return 0;
+		if (!o->metadata) {
+			strcpy(url, value);
+			o->metadata = url;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* /etc/doagent/doagent.conf: the machine's defaults, below the command line. */
+static int read_conf(struct options *o)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (asprintf(&path, "%s" PATH_AGENT_CONF, o->root ? o->root : "") < 0)
+		return -ENOMEM;
+	r = ini_parse(path, conf_handler, o);
+	if (r == -1)
+		return 0;	/* no file: the built-in defaults */
+	if (r != 0) {
+		log_error("%s: line %d: not a setting doagent knows (see doagent(8))", path, r);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
+	struct boot_options bo = { 0 };
+	int r;
 
 	log_set_program("doagent");
+	log_open();
 	if (parse_options(argc, argv, &o) < 0)
 		return DOAGENT_EXIT_USAGE;
+	if (o.status)
+		return boot_status(o.root, o.json, geteuid() == 0);
+	if (read_conf(&o) < 0)
+		return DOAGENT_EXIT_USAGE;
+	if (!o.deadline_ms)
+		o.deadline_ms = DEFAULT_DEADLINE_MS;
+	if (http_init() < 0) {
+		log_error("cannot initialize libcurl");
+		return DOAGENT_EXIT_FAILURE;
+	}
 	if (o.check)
 		return run_check(&o);
-	return run_dry_run(&o);
+	if (o.dry_run)
+		return run_dry_run(&o);
+	bo = (struct boot_options){
+		.root = o.root,
+		.metadata = o.metadata,
+		.user_data = o.user_data,
+		.templates = o.templates,
+		.shipped_templates = PKGDATADIR "/templates",
+		.deadline_ms = o.deadline_ms,
+		.force = o.force,
+	};
+	r = boot_run(&bo);
+	return r;
 }

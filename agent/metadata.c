@@ -6,7 +6,9 @@
  *   keys we do not know; reject anything else with a message that names the field;
  * - never put user_data into a message: it may hold the Redis password;
  * - quote other values only truncated and with non-printable bytes escaped;
- * - erase the user data held in our buffers and in the JSON tree before freeing them.
+ * - erase the user data held in our buffers and in the JSON tree before freeing them;
+ * - fetching, log nothing and quote no response body: a failed attempt is remembered
+ *   as its status, curl's error or the parser's message, and only the last one is told.
  */
 #include "autoconfig.h"
 
@@ -19,13 +21,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "fileio.h"
+#include "http.h"
 #include "metadata.h"
 #include "netaddr.h"
+#include "strutil.h"
 #include "strv.h"
 
 #define PATH_SIZE 128
@@ -33,6 +39,13 @@
 #define DROPLET_ID_DIGITS_MAX 20
 #define HOSTNAME_MAX 253
 #define REGION_MAX 32
+#define URL_QUOTE_MAX 256
+
+/* How metadata_fetch asks. */
+#define FETCH_CONNECT_TIMEOUT_MS 2000
+#define FETCH_TIMEOUT_MS 10000
+#define FETCH_BACKOFF_INITIAL_MS 250
+#define FETCH_BACKOFF_MAX_MS 5000
 
 #define DIGITS "0123456789"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
@@ -786,6 +799,135 @@ int metadata_load_file(const char *path, struct metadata **ret, char **ret_cause
 	}
 	r = metadata_parse(doc, len, ret, ret_cause);
 	explicit_bzero(doc, len);
+	return r;
+}
+
+static bool is_http_url(const char *url)
+{
+	return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
+}
+
+/* base_url with METADATA_PATH appended, unless it already names a .json document. */
+static char *fetch_url(const char *base_url)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	size_t len = strlen(base_url);
+
+	if (len >= 5 && strcmp(base_url + len - 5, ".json") == 0)
+		return strdup(base_url);
+	while (len > 0 && base_url[len - 1] == '/')
+		len--;
+	if (buf_append(&b, base_url, len) < 0 || buf_puts(&b, METADATA_PATH) < 0)
+		return NULL;
+	return buf_steal(&b, NULL);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* http_request's cause without its "GET <shown>: " (metadata_fetch names the URL once). */
+static char *without_prefix(char *why, const char *shown)
+{
+	size_t n = strlen(shown);
+
+	if (strncmp(why, "GET ", 4) == 0 && strncmp(why + 4, shown, n) == 0 &&
+	    strncmp(why + 4 + n, ": ", 2) == 0)
+		memmove(why, why + 4 + n + 2, strlen(why + 4 + n + 2) + 1);
+	return why;
+}
+
+/* One request for url (shown in messages as shown) with at most left_ms to spend.
+ * Returns 0 with *ret set, or a negative errno with *cause saying what was wrong with
+ * this attempt. */
+static int fetch_once(const char *url, const char *shown, uint64_t left_ms, struct metadata **ret,
+		      char **cause)
+{
+	static const char *const headers[] = { "Accept: application/json", NULL };
+	const struct http_request req = {
+		.url = url,
+		.headers = headers,
+		.connect_timeout_ms = (long)min_u64(FETCH_CONNECT_TIMEOUT_MS, left_ms),
+		.timeout_ms = (long)min_u64(FETCH_TIMEOUT_MS, left_ms),
+		.max_body = METADATA_MAX_SIZE,
+	};
+	_cleanup_(http_response_done) struct http_response resp = { 0 };
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	free(*cause);
+	*cause = NULL;
+	r = http_request(&req, &resp, &why);
+	if (r < 0) {
+		*cause = why ? without_prefix(TAKE_PTR(why), shown) : NULL;
+		return r;
+	}
+	if (resp.status != 200)
+		return fail(-EIO, cause, "HTTP status %ld", resp.status);
+	r = metadata_parse(resp.body, resp.len, ret, &why);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return fail(r, cause, "the document is not valid: %s", why ? why : strerror(-r));
+	return 0;
+}
+
+/* Asks until one answer is good or the deadline passes. Returns 0 (*ret set), -ETIMEDOUT,
+ * -EINVAL (a URL curl cannot use: no retry would help) or -ENOMEM; counts the attempts
+ * in *attempts and leaves the last one's failure in *last. */
+static int fetch_until(const char *url, const char *shown, uint64_t deadline_ms,
+		       struct metadata **ret, unsigned *attempts, char **last)
+{
+	struct backoff b;
+	int r;
+
+	backoff_init(&b, FETCH_BACKOFF_INITIAL_MS, FETCH_BACKOFF_MAX_MS, deadline_ms);
+	do {
+		uint64_t left = backoff_remaining_ms(&b);
+
+		if (left == 0)
+			break;
+		(*attempts)++;
+		r = fetch_once(url, shown, left, ret, last);
+		if (r == 0 || r == -ENOMEM || r == -EINVAL)
+			return r;
+	} while (backoff_wait(&b, 0));
+	return -ETIMEDOUT;
+}
+
+int metadata_fetch(const char *base_url, uint64_t deadline_ms, struct metadata **ret,
+		   char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *shown = NULL, *last = NULL, *cause = NULL;
+	unsigned attempts = 0;
+	int r;
+
+	url = fetch_url(base_url);
+	if (!url)
+		return -ENOMEM;
+	shown = strutil_quote(url, URL_QUOTE_MAX);
+	if (!shown)
+		return -ENOMEM;
+	if (!is_http_url(url))
+		r = fail(-EINVAL, &cause, "metadata service %s: not an http:// or https:// URL", shown);
+	else if (deadline_ms == 0)
+		r = fail(-EINVAL, &cause, "metadata service %s: a deadline of 0", shown);
+	else {
+		r = fetch_until(url, shown, deadline_ms, ret, &attempts, &last);
+		if (r == 0 || r == -ENOMEM)
+			return r;
+		if (r == -EINVAL)
+			r = fail(r, &cause, "metadata service %s: %s", shown,
+				 last ? last : "not a usable URL");
+		else
+			r = fail(r, &cause,
+				 "metadata service %s: no usable answer in %g s after %u attempt%s; last: %s",
+				 shown, (double)deadline_ms / 1000.0, attempts, attempts == 1 ? "" : "s",
+				 last ? last : "none");
+	}
+	if (ret_cause)
+		*ret_cause = TAKE_PTR(cause);
 	return r;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -62,6 +63,37 @@ int metadata_parse(const char *doc, size_t len, struct metadata **ret, char **re
 /* Read a file (at most METADATA_MAX_SIZE bytes) and parse it as above.
  * Returns -errno when the file cannot be read (with *ret_cause naming the file). */
 int metadata_load_file(const char *path, struct metadata **ret, char **ret_cause);
+
+/* The path of the document under the service's base URL. */
+#define METADATA_PATH "/metadata/v1.json"
+
+/*
+ * Fetch the document from the metadata service and parse it as metadata_parse does.
+ *
+ * base_url is the service's base ("http://169.254.169.254", with or without a trailing
+ * slash), to which METADATA_PATH is appended, or a full http(s) URL ending in ".json",
+ * used as is. deadline_ms (> 0) bounds the whole call on the monotonic clock.
+ *
+ * The service is often not reachable yet when the droplet boots, so every failure is
+ * retried until the deadline: no connection, a timeout, a broken answer, a status other
+ * than 200, a document that metadata_parse rejects. Each request has a 2 s connect
+ * timeout, a total timeout of min(10 s, time left) and a body cap of METADATA_MAX_SIZE;
+ * between attempts it waits 0.25 s, doubling up to 5 s, never past the deadline.
+ * Nothing is logged. Calls http_init() itself.
+ *
+ * Returns 0 and stores a new struct in *ret (free with metadata_free) as soon as one
+ * answer is good. Otherwise *ret is untouched, *ret_cause (unless ret_cause is NULL) is a
+ * malloc'd message the caller frees, and it returns:
+ *   -ETIMEDOUT  no good answer before the deadline; the cause names the URL, the deadline,
+ *               the number of attempts and the last failure ("metadata service
+ *               http://169.254.169.254/metadata/v1.json: no usable answer in 120 s after
+ *               28 attempts; last: ...");
+ *   -EINVAL     base_url is not an http:// or https:// URL, or not one curl can parse,
+ *               or deadline_ms is 0: returned at once, since no retry would help;
+ *   -ENOMEM     (the cause may be NULL).
+ */
+int metadata_fetch(const char *base_url, uint64_t deadline_ms, struct metadata **ret,
+		   char **ret_cause);
 
 /* The first private interface's IPv4, or NULL when the droplet has none. */
 const struct metadata_ipv4 *metadata_private_ipv4(const struct metadata *md);

@@ -12,7 +12,11 @@
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
 #define PATH_ETC_TEMPLATES "/etc/doagent/templates"
-#define PATH_METADATA_URL "http://169.254.169.254/metadata/v1.json"
+#define PATH_AGENT_CONF "/etc/doagent/doagent.conf"
+#define PATH_METADATA_URL "http://169.254.169.254"
+#define PATH_RUN_DIR "/run/doagent"
+/* While this exists, redis-server and stunnel may start (their drop-ins say so). */
+#define PATH_CONFIGURED_FLAG PATH_RUN_DIR "/configured"
 
 #define UNIT_REDIS "redis-server.service"
 #define UNIT_STUNNEL "stunnel@doagent-redis.service"

@@ -274,7 +274,9 @@ usage() {
 usage "unknown flag" --frobnicate --check --user-data "$BAD/typo-key.ini"
 usage "--output-dir without --dry-run" --check --user-data "$BAD/typo-key.ini" --output-dir "$OUT"
 usage "--dry-run with --check" --dry-run --check --metadata "$METADATA" --user-data "$BAD/typo-key.ini"
-usage "--dry-run without --metadata" --dry-run --user-data "$BAD/typo-key.ini" --output-dir "$OUT"
+usage "--force with --dry-run" --dry-run --force --user-data "$BAD/typo-key.ini" --output-dir "$OUT"
+usage "--root with a relative path" --status --root relative/dir
+usage "--deadline 0" --dry-run --deadline 0 --metadata "$FIXTURES/metadata/full.json"
 usage "an argument" --check --user-data "$BAD/typo-key.ini" extra
 usage "--memory without --dry-run" --check --memory 2gb --user-data "$BAD/typo-key.ini"
 usage "missing option argument" --check --user-data

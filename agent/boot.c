@@ -1,0 +1,246 @@
+/*
+ * The first boot, as doagent.service runs it: one table of steps, each in a file of
+ * its own (step-*.c), run in order; the outcome of each is recorded in the state
+ * directory, the journal and, for root, the login message.
+ *
+ * MUST rules for this file:
+ * - A failed step stops the run with its exit status; nothing after it runs. The
+ *   next boot or "systemctl restart doagent" runs every step again: each is
+ *   idempotent.
+ * - Invalid user data fails closed: Redis and stunnel are stopped and not allowed
+ *   to start (no flag in /run/doagent), SSH is untouched.
+ * - No message here holds a secret: causes come from modules that never put one in.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "boot.h"
+#include "doagent.h"
+#include "fileio.h"
+#include "log.h"
+#include "paths.h"
+#include "strv.h"
+#include "systemd.h"
+
+static const struct boot_step *const boot_steps[] = {
+	&step_metadata,
+	&step_state,
+	&step_userdata,
+	&step_secrets,
+	&step_files,
+	&step_units,
+	&step_ready,
+};
+
+char *boot_path(const struct boot *b, const char *path)
+{
+	char *s;
+
+	if (asprintf(&s, "%s%s", b->opt->root ? b->opt->root : "", path) < 0)
+		return NULL;
+	return s;
+}
+
+static void write_motd_failure(struct boot *b, const char *error)
+{
+	_cleanup_free_ char *path = boot_path(b, PATH_MOTD), *dir = boot_path(b, "/etc/motd.d");
+	_cleanup_free_ char *text = NULL;
+
+	if (!path || !dir ||
+	    asprintf(&text,
+		     "\n  doagent could not configure Redis on this droplet:\n    %s\n"
+		     "  Redis is not exposed. Details: doagent --status; journalctl -u doagent\n\n",
+		     error) < 0)
+		return;
+	if (fileio_mkdir_p(dir, 0755) < 0 ||
+	    fileio_write_atomic(path, text, strlen(text), 0644, (uid_t)-1, (gid_t)-1) < 0)
+		log_warning("cannot write the login message %s", path);
+}
+
+/* Invalid user data: make sure Redis is neither running nor able to start. */
+static void fail_closed(struct boot *b)
+{
+	static const char *const units[] = { UNIT_STUNNEL, UNIT_REDIS };
+	_cleanup_free_ char *flag = boot_path(b, PATH_CONFIGURED_FLAG);
+	size_t i;
+
+	if (flag)
+		unlink(flag);
+	if (b->opt->root)
+		return;
+	if (!b->bus && systemd_open(&b->bus, NULL) < 0)
+		return;
+	for (i = 0; i < ELEMENTSOF(units); i++) {
+		_cleanup_free_ char *cause = NULL;
+
+		if (systemd_unit_action(b->bus, SYSTEMD_STOP, units[i], 30000, &cause) < 0)
+			log_warning("cannot stop %s: %s", units[i], cause ? cause : "unknown error");
+	}
+}
+
+static int record(struct boot *b, int status, const char *error)
+{
+	_cleanup_free_ char *cause = NULL;
+	int r;
+
+	b->now.finished = (int64_t)time(NULL);
+	b->now.exit_status = status;
+	free(b->now.result);
+	b->now.result = strdup(status == 0 ? "success" : "failed");
+	free(b->now.error);
+	b->now.error = error ? strdup(error) : NULL;
+	if (status == 0) {
+		free(b->now.configured);
+		b->now.configured = strdup(b->md->droplet_id);
+	} else if (b->prev.configured && !b->now.configured)
+		b->now.configured = strdup(b->prev.configured);
+	if (!b->state_dir)
+		return status;
+	r = state_save(b->state_dir, &b->now, &cause);
+	if (r < 0) {
+		log_error("cannot record the result: %s", cause ? cause : strerror(-r));
+		return status ? status : DOAGENT_EXIT_FAILURE;
+	}
+	return status;
+}
+
+static void boot_done(struct boot *b)
+{
+	free(b->state_dir);
+	state_done(&b->prev);
+	state_done(&b->now);
+	metadata_free(b->md);
+	config_done(&b->config);
+	userdata_report_done(&b->report);
+	erase_and_freep(&b->password);
+	plan_free(b->plan);
+	sd_bus_flush_close_unref(b->bus);
+}
+
+int boot_run(const struct boot_options *opt)
+{
+	struct boot b = { .opt = opt };
+	_cleanup_free_ char *error = NULL;
+	int status = 0;
+	size_t i;
+
+	b.now.started = (int64_t)time(NULL);
+	b.now.result = strdup("running");
+	for (i = 0; i < ELEMENTSOF(boot_steps) && status == 0; i++) {
+		const struct boot_step *s = boot_steps[i];
+		_cleanup_free_ char *cause = NULL;
+		uint64_t t0 = backoff_now_ms(), ms;
+
+		if (s->system_only && opt->root) {
+			state_add_step(&b.now, s->name, "skipped", "--root: not on a live system", 0);
+			continue;
+		}
+		status = s->run(&b, &cause);
+		ms = backoff_now_ms() - t0;
+		log_step(status ? LOG_ERR : LOG_INFO, s->name, b.md ? b.md->droplet_id : NULL, ms, "%s: %s",
+			 s->name, status ? (cause ? cause : "failed") : (cause ? cause : "done"));
+		state_add_step(&b.now, s->name, status ? "failed" : "ok", cause, ms);
+		if (status) {
+			if (asprintf(&error, "%s: %s", s->name, cause ? cause : "failed") < 0)
+				error = NULL;
+			if (status == DOAGENT_EXIT_DATAERR && s == &step_userdata)
+				fail_closed(&b);
+		}
+	}
+	if (status)
+		write_motd_failure(&b, error ? error : "unknown error");
+	else
+		log_step(LOG_NOTICE, "done", b.md->droplet_id, 0, "droplet %s is configured%s", b.md->droplet_id,
+			 b.configured ? " (it already was)" : "");
+	status = record(&b, status, error);
+	boot_done(&b);
+	return status;
+}
+
+static void print_text(const struct state *s)
+{
+	char when[64] = "";
+	struct tm tm;
+	time_t t = (time_t)s->finished;
+	size_t i;
+
+	if (s->finished && gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("droplet:    %s\n", s->droplet_id ? s->droplet_id : "(none)");
+	printf("result:     %s%s%s\n", s->result ? s->result : "never run", when[0] ? ", " : "", when);
+	if (s->configured)
+		printf("configured: droplet %s\n", s->configured);
+	if (s->error)
+		printf("error:      %s\n", s->error);
+	for (i = 0; i < s->n_steps; i++)
+		printf("  %-9s %-8s %6llu ms%s%s\n", s->steps[i].name, s->steps[i].result,
+		       (unsigned long long)s->steps[i].duration_ms, s->steps[i].message ? "  " : "",
+		       s->steps[i].message ? s->steps[i].message : "");
+}
+
+int boot_status(const char *root, bool json, bool show_secrets)
+{
+	_cleanup_free_ char *dir = NULL, *cause = NULL, *conn_path = NULL, *conn = NULL;
+	struct state s = { 0 };
+	size_t len;
+	int r;
+
+	if (asprintf(&dir, "%s/var/lib/doagent", root ? root : "") < 0 ||
+	    asprintf(&conn_path, "%s" PATH_CONNECTION, root ? root : "") < 0)
+		return DOAGENT_EXIT_FAILURE;
+	r = state_load(dir, &s, &cause);
+	if (r < 0) {
+		log_error("%s", cause ? cause : strerror(-r));
+		return DOAGENT_EXIT_FAILURE;
+	}
+	if (show_secrets && fileio_read_file(conn_path, 64 * 1024, &conn, &len) < 0)
+		conn = NULL;
+	if (json) {
+		_cleanup_json_ json_object *o = json_object_new_object(), *steps = json_object_new_array();
+		size_t i;
+
+		if (!o || !steps)
+			return DOAGENT_EXIT_FAILURE;
+		json_object_object_add(o, "droplet_id", s.droplet_id ? json_object_new_string(s.droplet_id) : NULL);
+		json_object_object_add(o, "result", s.result ? json_object_new_string(s.result) : NULL);
+		json_object_object_add(o, "configured", s.configured ? json_object_new_string(s.configured) : NULL);
+		json_object_object_add(o, "error", s.error ? json_object_new_string(s.error) : NULL);
+		json_object_object_add(o, "exit_status", json_object_new_int(s.exit_status));
+		json_object_object_add(o, "started", json_object_new_int64(s.started));
+		json_object_object_add(o, "finished", json_object_new_int64(s.finished));
+		for (i = 0; i < s.n_steps; i++) {
+			json_object *st = json_object_new_object();
+
+			json_object_array_add(steps, st);
+			json_object_object_add(st, "name", json_object_new_string(s.steps[i].name));
+			json_object_object_add(st, "result", json_object_new_string(s.steps[i].result));
+			if (s.steps[i].message)
+				json_object_object_add(st, "message", json_object_new_string(s.steps[i].message));
+			json_object_object_add(st, "duration_ms", json_object_new_int64((int64_t)s.steps[i].duration_ms));
+		}
+		json_object_object_add(o, "steps", TAKE_PTR(steps));
+		if (conn)
+			json_object_object_add(o, "connection", json_object_new_string(conn));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		print_text(&s);
+		if (conn)
+			printf("\n%s", conn);
+		else if (s.result && strcmp(s.result, "success") == 0 && !show_secrets)
+			printf("\nConnection details: %s (root only)\n", PATH_CONNECTION);
+	}
+	r = s.result && strcmp(s.result, "success") == 0 ? 0 : (s.exit_status ? s.exit_status : DOAGENT_EXIT_FAILURE);
+	if (!s.result)
+		r = DOAGENT_EXIT_FAILURE;
+	state_done(&s);
+	if (conn)
+		explicit_bzero(conn, strlen(conn));
+	return r;
+}

@@ -1,0 +1,62 @@
+/* The first boot: the steps doagent.service runs, one table of them. */
+#ifndef DOAGENT_BOOT_H
+#define DOAGENT_BOOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "config.h"
+#include "metadata.h"
+#include "plan.h"
+#include "state.h"
+#include "userdata.h"
+
+struct boot_options {
+	const char *root;		/* apply under this directory; NULL for / */
+	const char *metadata;		/* a file or a URL; NULL: the metadata service */
+	const char *user_data;		/* a file ("-" stdin); NULL: the metadata's */
+	const char *templates;		/* NULL: /etc/doagent/templates */
+	const char *shipped_templates;
+	uint64_t deadline_ms;		/* for the metadata service */
+	bool force;			/* configure even if this droplet already is */
+};
+
+struct boot {
+	const struct boot_options *opt;
+	char *state_dir;
+	struct state prev;		/* what the last run left */
+	struct state now;		/* this run */
+	struct metadata *md;
+	struct config config;
+	struct userdata_report report;
+	char *password;			/* erased when freed */
+	bool password_generated;
+	struct plan *plan;
+	sd_bus *bus;
+	bool configured;		/* this droplet was configured before: render nothing */
+	bool changed;			/* a file changed: restart what uses it */
+};
+
+/* What a step returns: 0 to go on, or the exit status to stop with. */
+struct boot_step {
+	const char *name;
+	int (*run)(struct boot *b, char **ret_cause);
+	bool system_only;		/* skipped under --root: units, firewall, readiness */
+};
+
+extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_files,
+	step_units, step_ready;
+
+/* Run every step, record the outcome in the state directory and the login message.
+ * Returns the exit status. */
+int boot_run(const struct boot_options *opt);
+
+/* doagent --status: print the last run's outcome (as JSON with json); the connection
+ * details too when show_secrets. Returns the exit status. */
+int boot_status(const char *root, bool json, bool show_secrets);
+
+/* path under the root (a malloc'd "<root><path>"). */
+char *boot_path(const struct boot *b, const char *path);
+
+#endif

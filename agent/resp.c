@@ -1,0 +1,461 @@
+/*
+ * Redis' protocol (RESP2), only as far as an authenticated PING needs it.
+ *
+ * MUST rules for this file:
+ * - The password is sent as a RESP bulk string, never on a command line; the buffer
+ *   that held it is erased as soon as it is sent, and on every error path.
+ * - No message built here contains the password: Redis' error text is copied into a
+ *   cause only after it is checked not to contain it.
+ * - Everything the peer sends is bounded: lengths are parsed strictly, a reply longer
+ *   than REPLY_MAX is refused, and all of it happens under one deadline.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "macro.h"
+#include "resp.h"
+
+/* Redis refuses bulk strings longer than 512 MiB (proto-max-bulk-len). */
+#define BULK_MAX (512LL * 1024 * 1024)
+#define ARRAY_MAX INT32_MAX
+/* A simple string or an error line: Redis' are a few hundred bytes at most. */
+#define LINE_MAX_LEN 65536
+/* "-9223372036854775808" */
+#define NUMBER_MAX_LEN 20
+/* All that resp_ping reads; +OK and +PONG are 10 bytes. */
+#define REPLY_MAX 65536
+/* How much of Redis' error text goes into a cause. */
+#define ERROR_TEXT_MAX 200
+
+static bool is_number_prefix(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!(s[i] >= '0' && s[i] <= '9') && !(i == 0 && s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A signed decimal with nothing around it: no '+', no leading zeros, no "-0". */
+static int parse_number(const char *s, size_t len, long long *ret)
+{
+	bool neg = len > 0 && s[0] == '-';
+	unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
+	size_t i = neg ? 1 : 0;
+
+	if (i == len || len > NUMBER_MAX_LEN || (s[i] == '0' && len > i + 1))
+		return -EBADMSG;
+	for (; i < len; i++) {
+		unsigned d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -EBADMSG;
+		d = (unsigned)(s[i] - '0');
+		if (v > (limit - d) / 10)
+			return -EBADMSG;
+		v = v * 10 + d;
+	}
+	if (neg && v == 0)
+		return -EBADMSG;
+	if (neg)
+		*ret = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+	else
+		*ret = (long long)v;
+	return 0;
+}
+
+/*
+ * The first line of buf (after the type byte): its length without CRLF in *ret_len.
+ * Returns 1 when found, 0 when more bytes are needed, -EBADMSG when a line can not
+ * follow (a bare CR or LF, or longer than max).
+ */
+static int find_line(const char *buf, size_t len, size_t max, size_t *ret_len)
+{
+	size_t i;
+
+	for (i = 1; i < len && i - 1 <= max; i++) {
+		if (buf[i] == '\n')
+			return -EBADMSG;
+		if (buf[i] != '\r')
+			continue;
+		if (i + 1 == len)
+			return 0;
+		if (buf[i + 1] != '\n')
+			return -EBADMSG;
+		*ret_len = i - 1;
+		return 1;
+	}
+	return len - 1 > max ? -EBADMSG : 0;
+}
+
+long resp_parse(const char *buf, size_t len, struct resp_reply *ret)
+{
+	struct resp_reply reply = { 0 };
+	size_t line_len = 0, data;
+	long long n;
+	bool numeric;
+	int r;
+
+	if (len == 0)
+		return 0;
+	switch (buf[0]) {
+	case '+':
+	case '-':
+		numeric = false;
+		break;
+	case ':':
+	case '$':
+	case '*':
+		numeric = true;
+		break;
+	default:
+		return -EBADMSG;
+	}
+
+	r = find_line(buf, len, numeric ? NUMBER_MAX_LEN : LINE_MAX_LEN, &line_len);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		/* Say early that a number is not one, rather than wait for a line end. */
+		if (numeric && !is_number_prefix(buf + 1, len - 1 - (buf[len - 1] == '\r')))
+			return -EBADMSG;
+		return 0;
+	}
+	data = 1 + line_len + 2;
+
+	if (!numeric) {
+		if (memchr(buf + 1, '\0', line_len))
+			return -EBADMSG;
+		reply.kind = buf[0] == '+' ? RESP_SIMPLE : RESP_ERROR;
+		reply.text = strndup(buf + 1, line_len);
+		if (!reply.text)
+			return -ENOMEM;
+		*ret = reply;
+		return (long)data;
+	}
+
+	if (parse_number(buf + 1, line_len, &n) < 0)
+		return -EBADMSG;
+	switch (buf[0]) {
+	case ':':
+		reply.kind = RESP_INTEGER;
+		reply.integer = n;
+		break;
+	case '*':
+		if (n == -1)
+			reply.kind = RESP_NIL;
+		else if (n < 0 || n > ARRAY_MAX)
+			return -EBADMSG;
+		else {
+			reply.kind = RESP_ARRAY;
+			reply.integer = n;
+		}
+		break;
+	case '$':
+		if (n == -1) {
+			reply.kind = RESP_NIL;
+			break;
+		}
+		if (n < 0 || n > BULK_MAX)
+			return -EBADMSG;
+		if (len - data < (size_t)n + 2) {
+			/* What has come of the terminator must be one. */
+			if (len - data > (size_t)n && buf[data + n] != '\r')
+				return -EBADMSG;
+			return 0;
+		}
+		if (buf[data + n] != '\r' || buf[data + n + 1] != '\n')
+			return -EBADMSG;
+		reply.kind = RESP_BULK;
+		reply.text = malloc((size_t)n + 1);
+		if (!reply.text)
+			return -ENOMEM;
+		memcpy(reply.text, buf + data, (size_t)n);
+		reply.text[n] = '\0';
+		data += (size_t)n + 2;
+		break;
+	}
+	*ret = reply;
+	return (long)data;
+}
+
+void resp_reply_done(struct resp_reply *r)
+{
+	if (!r)
+		return;
+	free(r->text);
+	r->text = NULL;
+}
+
+struct peer {
+	const char *name;	/* "host:port" for messages */
+	int fd;
+	uint64_t deadline;	/* CLOCK_MONOTONIC, ns */
+	uint64_t timeout_ms;
+	char **ret_cause;
+};
+
+static int fail(char **ret_cause, int r, const char *fmt, ...) _printf_(3, 4);
+
+static int fail(char **ret_cause, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ret_cause) {
+		va_start(ap, fmt);
+		if (vasprintf(ret_cause, fmt, ap) < 0)
+			*ret_cause = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Wait for events on the peer's socket until its deadline: 0, -ETIMEDOUT or -errno. */
+static int peer_wait(struct peer *p, short events, const char *what)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = p->fd, .events = events };
+		uint64_t now = now_ns();
+		uint64_t left;
+		int n;
+
+		if (now >= p->deadline)
+			return fail(p->ret_cause, -ETIMEDOUT, "%s: no answer within %llu ms (%s)",
+				    p->name, (unsigned long long)p->timeout_ms, what);
+		left = (p->deadline - now + 999999) / 1000000;
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(p->ret_cause, -errno, "%s: poll: %s", p->name, strerror(errno));
+		if (n > 0)
+			return 0;
+	}
+}
+
+static int peer_connect(struct peer *p, const struct addrinfo *ai)
+{
+	int err = 0, r;
+	socklen_t errlen = sizeof(err);
+
+	p->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       ai->ai_protocol);
+	if (p->fd < 0)
+		return fail(p->ret_cause, -errno, "%s: socket: %s", p->name, strerror(errno));
+	if (connect(p->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS && errno != EINTR)
+		return fail(p->ret_cause, -errno, "%s: connect: %s", p->name, strerror(errno));
+	r = peer_wait(p, POLLOUT, "connect");
+	if (r < 0)
+		return r;
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
+		return fail(p->ret_cause, -errno, "%s: getsockopt: %s", p->name, strerror(errno));
+	if (err != 0)
+		return fail(p->ret_cause, -err, "%s: connect: %s", p->name, strerror(err));
+	return 0;
+}
+
+static int peer_send(struct peer *p, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(p->fd, data, len, MSG_NOSIGNAL);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			r = peer_wait(p, POLLOUT, "send");
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0)
+			return fail(p->ret_cause, -errno, "%s: send: %s", p->name, strerror(errno));
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read until in holds one whole reply after *pos; parse it into *ret and move *pos. */
+static int peer_read_reply(struct peer *p, struct buf *in, size_t *pos, struct resp_reply *ret)
+{
+	char chunk[4096];
+
+	for (;;) {
+		long used = resp_parse(in->data ? in->data + *pos : "", in->len - *pos, ret);
+		size_t want;
+		ssize_t n;
+		int r;
+
+		if (used == -EBADMSG)
+			return fail(p->ret_cause, -EBADMSG, "%s: the answer is not Redis' protocol",
+				    p->name);
+		if (used < 0)
+			return fail(p->ret_cause, (int)used, "%s: %s", p->name, strerror((int)-used));
+		if (used > 0) {
+			*pos += (size_t)used;
+			return 0;
+		}
+		if (in->len >= REPLY_MAX)
+			return fail(p->ret_cause, -EBADMSG, "%s: the answer is longer than %d bytes",
+				    p->name, REPLY_MAX);
+		r = peer_wait(p, POLLIN, "reading the answer");
+		if (r < 0)
+			return r;
+		want = REPLY_MAX - in->len < sizeof(chunk) ? REPLY_MAX - in->len : sizeof(chunk);
+		n = recv(p->fd, chunk, want, 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0)
+			return fail(p->ret_cause, -errno, "%s: recv: %s", p->name, strerror(errno));
+		if (n == 0)
+			return fail(p->ret_cause, -ECONNRESET,
+				    in->len > *pos ? "%s: the connection was closed in the middle of an answer"
+						   : "%s: the connection was closed without an answer",
+				    p->name);
+		r = buf_append(in, chunk, (size_t)n);
+		if (r < 0)
+			return fail(p->ret_cause, r, "%s: %s", p->name, strerror(-r));
+	}
+}
+
+/*
+ * Redis' error text, fit for a message: printable ASCII, bounded, and withheld when it
+ * contains the password (Redis never echoes it, but a peer that is not Redis might).
+ */
+static char *error_text(const char *text, const char *password)
+{
+	size_t i, n = strlen(text);
+	char *s;
+
+	if (*password && strstr(text, password))
+		return strdup("(the error text is withheld: it contains the password)");
+	if (n > ERROR_TEXT_MAX)
+		n = ERROR_TEXT_MAX;
+	s = strndup(text, n);
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			s[i] = '?';
+	return s;
+}
+
+static const char *reply_kind_name(enum resp_kind kind)
+{
+	switch (kind) {
+	case RESP_SIMPLE:
+		return "a status";
+	case RESP_ERROR:
+		return "an error";
+	case RESP_INTEGER:
+		return "an integer";
+	case RESP_BULK:
+		return "a bulk string";
+	case RESP_NIL:
+		return "nil";
+	case RESP_ARRAY:
+		return "an array";
+	}
+	return "?";
+}
+
+int resp_ping(const char *host, unsigned port, const char *password, uint64_t timeout_ms,
+	      char **ret_cause)
+{
+	const struct addrinfo hints = {
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+	};
+	_cleanup_(resp_reply_done) struct resp_reply auth = { 0 }, pong = { 0 };
+	_cleanup_buf_ struct buf req = BUF_INIT;
+	_cleanup_buf_ struct buf in = BUF_INIT;
+	_cleanup_free_ char *name = NULL, *text = NULL;
+	_cleanup_close_ int fd = -1;
+	struct addrinfo *ai = NULL;
+	struct peer p = { 0 };
+	char service[16];
+	size_t pos = 0;
+	int r;
+
+	if (!host || !password || port == 0 || port > 65535)
+		return fail(ret_cause, -EINVAL, "no host, port or password to check Redis with");
+	if (asprintf(&name, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port) < 0)
+		return fail(ret_cause, -ENOMEM, "out of memory");
+	p = (struct peer){ .name = name, .fd = -1, .timeout_ms = timeout_ms, .ret_cause = ret_cause };
+	p.deadline = now_ns() + (timeout_ms > UINT64_MAX / 2000000 ? UINT64_MAX / 2
+								   : timeout_ms * 1000000);
+
+	snprintf(service, sizeof(service), "%u", port);
+	r = getaddrinfo(host, service, &hints, &ai);
+	if (r != 0)
+		return fail(ret_cause, r == EAI_MEMORY ? -ENOMEM : -EINVAL,
+			    "%s: not a numeric address: %s", name, gai_strerror(r));
+	r = peer_connect(&p, ai);
+	fd = p.fd;
+	freeaddrinfo(ai);
+	if (r < 0)
+		return r;
+
+	r = buf_printf(&req, "*3\r\n$4\r\nAUTH\r\n$7\r\ndefault\r\n$%zu\r\n", strlen(password));
+	if (r >= 0)
+		r = buf_puts(&req, password);
+	if (r >= 0)
+		r = buf_puts(&req, "\r\n*1\r\n$4\r\nPING\r\n");
+	if (r < 0)
+		return fail(ret_cause, -ENOMEM, "out of memory");
+	r = peer_send(&p, req.data, req.len);
+	buf_free(&req);
+	if (r < 0)
+		return r;
+
+	r = peer_read_reply(&p, &in, &pos, &auth);
+	if (r < 0)
+		return r;
+	if (auth.kind == RESP_ERROR) {
+		text = error_text(auth.text, password);
+		return fail(ret_cause, -EACCES, "%s: AUTH refused: %s", name, text ? text : "(no memory)");
+	}
+	if (auth.kind != RESP_SIMPLE || strcmp(auth.text, "OK") != 0)
+		return fail(ret_cause, -EBADMSG, "%s: AUTH answered %s, not +OK", name,
+			    reply_kind_name(auth.kind));
+
+	r = peer_read_reply(&p, &in, &pos, &pong);
+	if (r < 0)
+		return r;
+	if (pong.kind == RESP_ERROR) {
+		/* -LOADING, -BUSY, -MASTERDOWN: Redis is there but not ready yet. */
+		text = error_text(pong.text, password);
+		return fail(ret_cause, -EAGAIN, "%s: PING refused: %s", name, text ? text : "(no memory)");
+	}
+	if (pong.kind != RESP_SIMPLE || strcmp(pong.text, "PONG") != 0)
+		return fail(ret_cause, -EBADMSG, "%s: PING answered %s, not +PONG", name,
+			    reply_kind_name(pong.kind));
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* Step 5: decide and render (plan.c), then write every file atomically with its mode
+ * and owner. A file whose content is already right is left alone, so a rerun changes
+ * nothing and restarts nothing. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot.h"
+#include "doagent.h"
+#include "fileio.h"
+#include "strv.h"
+
+/* uid/gid of a user and group name, from the root's own /etc/passwd and /etc/group
+ * under --root, from the system's otherwise. */
+static int lookup_ids(struct boot *b, const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid)
+{
+	_cleanup_free_ char *passwd = boot_path(b, "/etc/passwd"), *groups = boot_path(b, "/etc/group");
+	_cleanup_fclose_ FILE *pf = NULL, *gf = NULL;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+
+	if (!passwd || !groups)
+		return -ENOMEM;
+	if (!b->opt->root) {
+		pw = getpwnam(user);
+		gr = getgrnam(group);
+	} else {
+		pf = fopen(passwd, "re");
+		gf = fopen(groups, "re");
+		while (pf && (pw = fgetpwent(pf)) && strcmp(pw->pw_name, user) != 0)
+			;
+		while (gf && (gr = fgetgrent(gf)) && strcmp(gr->gr_name, group) != 0)
+			;
+	}
+	if (!pw || !gr)
+		return -ENOENT;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = gr->gr_gid;
+	return 0;
+}
+
+static bool same_content(const char *path, const struct plan_file *f)
+{
+	_cleanup_erase_ char *old = NULL;
+	size_t len;
+
+	return fileio_read_file(path, f->len + 1, &old, &len) == 0 && len == f->len &&
+	       memcmp(old, f->content, len) == 0;
+}
+
+static int write_files(struct boot *b, char **ret_cause)
+{
+	size_t i, n_written = 0;
+	int r;
+
+	for (i = 0; i < b->plan->n_files; i++) {
+		const struct plan_file *f = &b->plan->files[i];
+		_cleanup_free_ char *path = boot_path(b, f->path);
+		char *slash;
+		uid_t uid;
+		gid_t gid;
+
+		if (!path)
+			return -ENOMEM;
+		r = lookup_ids(b, f->owner, f->group, &uid, &gid);
+		if (r < 0) {
+			if (asprintf(ret_cause, "%s: no user %s or group %s on this system", f->path, f->owner, f->group) < 0)
+				*ret_cause = NULL;
+			return r;
+		}
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		r = fileio_mkdir_p(path, 0755);
+		*slash = '/';
+		if (r >= 0 && same_content(path, f))
+			continue;
+		if (r >= 0)
+			r = fileio_write_atomic(path, f->content, f->len, f->mode, uid, gid);
+		if (r < 0) {
+			if (asprintf(ret_cause, "%s: %s", path, strerror(-r)) < 0)
+				*ret_cause = NULL;
+			return r;
+		}
+		n_written++;
+	}
+	b->changed = n_written > 0;
+	if (asprintf(ret_cause, "%zu of %zu files written", n_written, b->plan->n_files) < 0)
+		*ret_cause = NULL;
+	return 0;
+}
+
+static int run(struct boot *b, char **ret_cause)
+{
+	_cleanup_free_ char *meminfo = NULL;
+	_cleanup_strv_ char **notices = NULL;
+	struct plan_input in = { 0 };
+	size_t len, i;
+	int r;
+
+	if (fileio_read_file("/proc/meminfo", 64 * 1024, &meminfo, &len) < 0 ||
+	    plan_parse_meminfo(meminfo, &in.mem_total) < 0) {
+		*ret_cause = strdup("cannot read MemTotal from /proc/meminfo");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	for (i = 0; i < b->report.n_diags; i++) {
+		_cleanup_free_ char *text = userdata_diag_format(&b->report, &b->report.diags[i]);
+
+		if (text && strv_extendf(&notices, "user data: %s", text) < 0)
+			return DOAGENT_EXIT_FAILURE;
+	}
+	in.config = &b->config;
+	in.metadata = b->md;
+	in.password = b->password;
+	in.password_generated = b->password_generated;
+	in.templates_dir = b->opt->templates;
+	in.shipped_dir = b->opt->shipped_templates;
+	in.notices = (const char *const *)notices;
+	r = plan_build(&in, &b->plan, ret_cause);
+	if (r < 0)
+		return r == -EBADMSG ? DOAGENT_EXIT_DATAERR : DOAGENT_EXIT_FAILURE;
+	if (b->configured) {
+		/* Nothing to render for a droplet that is configured: keep its files. */
+		if (asprintf(ret_cause, "configured already; files left as they are") < 0)
+			*ret_cause = NULL;
+		return 0;
+	}
+	r = write_files(b, ret_cause);
+	return r < 0 ? DOAGENT_EXIT_FAILURE : 0;
+}
+
+const struct boot_step step_files = { "files", run, false };
