@@ -23,7 +23,16 @@
 # traffic therefore never touches the host's own interfaces or routes, and tests
 # can run in parallel, each with its own fake metadata service on port 80.
 #
-# Everything is undone at exit, in reverse order, through at_exit.
+# Everything is undone at exit, in reverse order, through at_exit; what a killed
+# test left behind is removed by the next container_prepare.
+#
+# Settings (environment): DOAGENT_CONTAINER_CACHE (default /var/cache/doagent-tests),
+# DOAGENT_CONTAINER_REBUILD=1 (refresh the cached image), DOAGENT_CONTAINER_COPY=1
+# (copy the base instead of an overlay), DOAGENT_DEBIAN_MIRROR (default: the one
+# apt uses here), CONTAINER_BOOT_TIMEOUT (60 s), CONTAINER_BOOT_WAIT (running or
+# started), CONTAINER_STOP_TIMEOUT (30 s), CONTAINER_EXEC_TIMEOUT (120 s),
+# CONTAINER_BUILD_TIMEOUT (1200 s), CONTAINER_METADATA_PORT (80).
+# Needs root, debootstrap and systemd-container (systemd-nspawn); skips otherwise.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/lib.sh"
@@ -32,7 +41,7 @@
 # preparation below changes) rebuilds the cached image on the next run.
 CONTAINER_PACKAGES="systemd systemd-sysv dbus iproute2 redis-server redis-tools
 stunnel4 nftables ufw ca-certificates curl libcurl4 libinih1 libjson-c5
-libsystemd0 libssl3 libnftables1"
+libsystemd0 libssl3 libnftables1 libcmocka0"
 CONTAINER_RECIPE=1
 CONTAINER_SUITE=bookworm
 CONTAINER_CACHE=${DOAGENT_CONTAINER_CACHE:-/var/cache/doagent-tests}
@@ -41,10 +50,12 @@ CONTAINER_METADATA_ADDR=169.254.169.254
 : "${CONTAINER_STOP_TIMEOUT:=30}"
 : "${CONTAINER_EXEC_TIMEOUT:=120}"
 : "${CONTAINER_BUILD_TIMEOUT:=1200}"
+: "${CONTAINER_BOOT_WAIT:=running}"
 
-# A hangup or a closed pipe must not leave containers and mounts behind either.
+# A hangup or a closed pipe must not leave containers and mounts behind either;
+# once the output is gone, the clean-up must not die of SIGPIPE halfway.
 trap 'exit 129' HUP
-trap 'exit 141' PIPE
+trap 'trap "" PIPE; exit 141' PIPE
 
 CONTAINER_BASE=""
 CONTAINER_BASE_MS=0
@@ -108,6 +119,7 @@ _ct_mirror() {
 }
 
 _ct_stamp() {
+	# shellcheck disable=SC2086 # one package a word
 	printf 'suite=%s\nvariant=minbase\nrecipe=%s\npackages=%s\n' "$CONTAINER_SUITE" \
 		"$CONTAINER_RECIPE" "$(echo $CONTAINER_PACKAGES | tr ' ' '\n' | sort -u | tr '\n' ' ')"
 }
@@ -115,11 +127,12 @@ _ct_stamp() {
 # _ct_build_base DIR: debootstrap into DIR and make it look like the snapshot the
 # Packer build leaves, before doagent is installed.
 _ct_build_base() {
-	local dir=$1 mirror log="$CONTAINER_CACHE/$CONTAINER_SUITE-base.log"
+	local dir="$1" mirror log="$CONTAINER_CACHE/$CONTAINER_SUITE-base.log"
 	mirror=$(_ct_mirror)
 	_ct_say "building the $CONTAINER_SUITE base image from $mirror (log: $log)"
 	# debootstrap puts a policy-rc.d that refuses every start into the target
 	# while it installs the packages, so redis-server and stunnel are not started.
+	# shellcheck disable=SC2086 # one package a word
 	if ! timeout -k 10 "$CONTAINER_BUILD_TIMEOUT" debootstrap --variant=minbase \
 		--include="$(echo $CONTAINER_PACKAGES | tr ' ' ',')" \
 		"$CONTAINER_SUITE" "$dir" "$mirror" >"$log" 2>&1; then
@@ -158,6 +171,12 @@ container_root_base() {
 	mkdir -p "$CONTAINER_CACHE" || _ct_die "cannot create $CONTAINER_CACHE"
 	exec 7>>"$CONTAINER_CACHE/lock"
 	flock -s -w 1800 7 || _ct_die "timed out waiting for the lock on $CONTAINER_CACHE"
+	# DOAGENT_CONTAINER_REBUILD=1 refreshes the image (newer packages from the mirror).
+	[ "${DOAGENT_CONTAINER_REBUILD:-0}" != 1 ] || [ ! -f "$stamp" ] || {
+		flock -u 7
+		flock -x -w 1800 7 || _ct_die "timed out waiting for the lock on $CONTAINER_CACHE"
+		rm -f "$stamp"
+	}
 	if [ ! -d "$base" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$(_ct_stamp)" ]; then
 		flock -u 7
 		_ct_say "waiting for exclusive use of $CONTAINER_CACHE"
@@ -203,10 +222,11 @@ _ct_children() {
 		cat "/proc/$1/task/$1/children"
 		return
 	fi
-	local parent=$1 p st
+	local parent="$1" p st
 	for p in /proc/[0-9]*; do
 		st=$(cat "$p/stat" 2>/dev/null) || continue
 		st=${st##*) }
+		# shellcheck disable=SC2086 # the fields of /proc/PID/stat
 		set -- $st
 		[ "$2" != "$parent" ] || echo "${p#/proc/}"
 	done
@@ -229,18 +249,18 @@ _ct_leader() {
 
 # _ct_nsenter SECONDS LEADER CMD...
 _ct_nsenter() {
-	local t=$1 leader=$2
+	local t="$1" leader="$2"
 	shift 2
 	timeout -k 5 "$t" nsenter --target "$leader" --mount --uts --ipc --net --pid -r -w -- \
 		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root LANG=C.UTF-8 TERM=dumb "$@"
+		HOME=/root LANG=C.UTF-8 TERM=dumb "$@" 7>&-
 }
 
 # container_exec NAME CMD...: run CMD in the container as root, with a clean
 # environment, bounded by CONTAINER_EXEC_TIMEOUT; its status is CMD's (124 on
 # timeout, 125 when the container is not running).
 container_exec() {
-	local name=$1 leader
+	local name="$1" leader
 	shift
 	leader=$(_ct_leader "$name") || {
 		_ct_say "$name is not running"
@@ -251,10 +271,10 @@ container_exec() {
 
 # container_host NAME CMD...: run CMD on the host side of NAME's link.
 container_host() {
-	local name=$1 tag
+	local name="$1" tag
 	shift
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
-	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "doagent-$tag" "$@"
+	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "doagent-$tag" "$@" 7>&-
 }
 
 # Remove what killed runs of this harness left behind: containers, overlay
@@ -293,7 +313,7 @@ _ct_reap_stale() {
 # machine-id, and the network namespaces of its link. Sets CONTAINER_ROOT and
 # CONTAINER_IP.
 container_prepare() {
-	local name=$1 d root tag ip n
+	local name="$1" d root tag ip n
 	case $name in
 	'' | *[!a-z0-9-]* | -*) _ct_die "container name '$name': use a-z, 0-9 and -" ;;
 	esac
@@ -306,11 +326,13 @@ container_prepare() {
 	echo $$ >"$d/owner"
 	root="$d/root"
 	echo "$root" >"$d/rootdir"
-	if mount -t overlay overlay \
+	# DOAGENT_CONTAINER_COPY=1: a plain copy even where overlayfs works.
+	if [ "${DOAGENT_CONTAINER_COPY:-0}" != 1 ] && mount -t overlay overlay \
 		-o "lowerdir=$CONTAINER_BASE,upperdir=$d/upper,workdir=$d/work" "$root" 2>"$d/mount.err"; then
 		at_exit "_ct_unmount $name"
 	else
-		_ct_say "overlayfs is not available ($(cat "$d/mount.err")): copying the base"
+		[ "${DOAGENT_CONTAINER_COPY:-0}" = 1 ] ||
+			_ct_say "overlayfs is not available ($(cat "$d/mount.err")): copying the base"
 		cp -a --reflink=auto "$CONTAINER_BASE/." "$root/" || _ct_die "copying the base image failed"
 	fi
 
@@ -367,7 +389,7 @@ EOF
 
 # container_enable NAME UNIT...: enable units in NAME's root before it boots.
 container_enable() {
-	local name=$1 root
+	local name="$1" root
 	shift
 	root=$(container_root "$name") || _ct_die "$name is not prepared"
 	chroot "$root" systemctl enable --quiet "$@" || _ct_die "cannot enable $* in $name"
@@ -388,7 +410,7 @@ _ct_netns_del() {
 
 # _ct_kill PID [SECONDS]: TERM, then KILL after SECONDS (default 5).
 _ct_kill() {
-	local pid=$1 n=$((${2:-5} * 10))
+	local pid="$1" n="$((${2:-5} * 10))"
 	_ct_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	while [ "$n" -gt 0 ] && _ct_alive "$pid"; do
@@ -402,19 +424,23 @@ _ct_kill() {
 # container_start_fake_metadata NAME CMD...: run CMD (say, fake-metadata.py
 # --bind 169.254.169.254 --port 80 ...) on the host side of NAME's link, with its
 # output in $TMP/ct-NAME/metadata.log, and wait (10 s at most) until something
-# listens on ${CONTAINER_METADATA_PORT:-80} there. It may run before or after
+# listens on ${CONTAINER_METADATA_PORT:-80} there (or the log has "PORT 80"). It may run before or after
 # container_boot; it is stopped at exit, or by container_stop_fake_metadata NAME.
 container_start_fake_metadata() {
-	local name=$1 tag d pid n=100 port=${CONTAINER_METADATA_PORT:-80}
+	local name="$1" tag d pid n=100 port="${CONTAINER_METADATA_PORT:-80}" lines
 	shift
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
 	d=$(_ct_dir "$name")
+	lines=$(cat "$d/metadata.log" 2>/dev/null | wc -l)
 	ip netns exec "doagent-$tag" "$@" </dev/null >>"$d/metadata.log" 2>&1 7>&- &
 	pid=$!
 	echo "$pid" >>"$d/metadata.pids"
 	at_exit "_ct_kill $pid 3"
 	while [ "$n" -gt 0 ]; do
+		# Listening, or bound and said so (fake-metadata.py prints "PORT n" then,
+		# also when --refuse-for keeps it from listening yet).
 		[ -z "$(ip netns exec "doagent-$tag" ss -Hltn "sport = :$port" 2>/dev/null)" ] || break
+		! tail -n "+$((lines + 1))" "$d/metadata.log" 2>/dev/null | grep -q "^PORT $port\$" || break
 		_ct_alive "$pid" || {
 			tail -n 20 "$d/metadata.log" >&2
 			_ct_die "the fake metadata service exited: $*"
@@ -438,11 +464,14 @@ container_stop_fake_metadata() {
 
 # container_boot NAME [ROOT]: boot NAME with systemd-nspawn, its console in
 # $TMP/ct-NAME/console.log. Returns when "systemctl is-system-running" says
-# running or degraded and host0 carries CONTAINER_IP, within
-# CONTAINER_BOOT_TIMEOUT seconds; fails the test otherwise. Sets CONTAINER_BOOT_MS.
-# A stopped container may be booted again (the same root: a reboot).
+# running or degraded (the boot is over: with doagent.service enabled, that is
+# after doagent has finished) and host0 carries CONTAINER_IP, within
+# CONTAINER_BOOT_TIMEOUT seconds; fails the test otherwise. With
+# CONTAINER_BOOT_WAIT=started it returns as soon as systemd answers and host0 has
+# its address, while the boot jobs may still run (see container_wait_unit).
+# Sets CONTAINER_BOOT_MS. A stopped container may be booted again (a reboot).
 container_boot() {
-	local name=$1 root=${2:-} d tag ip pid leader t0 deadline state=""
+	local name="$1" root="${2:-}" d tag ip pid leader t0 deadline state="" ready="" up=""
 	d=$(_ct_dir "$name")
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared (container_prepare)"
 	ip=$(container_ip "$name")
@@ -456,24 +485,32 @@ container_boot() {
 	t0=$(_ct_now_ms)
 	deadline=$((t0 + CONTAINER_BOOT_TIMEOUT * 1000))
 	echo "--- boot at $(date '+%F %T')" >>"$d/console.log"
-	SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn --quiet --register=no --keep-unit -D "$root" -M "$name" \
+	# The container gets its own network namespace from us rather than through
+	# --network-veth, so nspawn grants neither CAP_NET_ADMIN nor a writable
+	# /proc/sys/net by itself (networkd would be skipped, nft could not load rules).
+	SYSTEMD_NSPAWN_API_VFS_WRITABLE=network \
+		systemd-nspawn --quiet --register=no --keep-unit -D "$root" -M "$name" \
 		--network-namespace-path="/run/netns/doagent-$tag-ct" --capability=CAP_NET_ADMIN \
 		--console=read-only --link-journal=no --resolv-conf=off --timezone=off \
 		--boot </dev/null >>"$d/console.log" 2>&1 7>&- &
 	pid=$!
 	echo "$pid" >"$d/nspawn.pid"
 
+	# ready: systemd is as far as CONTAINER_BOOT_WAIT asks; up: host0 has its address.
 	while :; do
 		_ct_alive "$pid" || break
 		if leader=$(_ct_leader "$name"); then
 			state=$(_ct_nsenter 5 "$leader" systemctl is-system-running 2>/dev/null) || true
 			case $state in
-			running | degraded)
-				ip -n "doagent-$tag-ct" -4 -o addr show dev host0 2>/dev/null |
-					grep -q " $ip/" && break
-				;;
+			running | degraded) ready=1 ;;
+			starting) [ "$CONTAINER_BOOT_WAIT" != started ] || ready=1 ;;
 			maintenance | stopping) break ;;
 			esac
+			if [ -n "$ready" ] && ip -n "doagent-$tag-ct" -4 -o addr show dev host0 2>/dev/null |
+				grep -q " $ip/"; then
+				up=1
+				break
+			fi
 		fi
 		[ "$(_ct_now_ms)" -lt "$deadline" ] || break
 		sleep 0.1
@@ -484,23 +521,44 @@ container_boot() {
 		tail -n 40 "$d/console.log" >&2
 		_ct_die "systemd-nspawn for $name exited during the boot"
 	fi
-	case $state in
-	running | degraded)
-		if ip -n "doagent-$tag-ct" -4 -o addr show dev host0 2>/dev/null | grep -q " $ip/"; then
-			_ct_say "$name booted in $(_ct_secs $CONTAINER_BOOT_MS) s ($state), at $ip"
-			return 0
-		fi
+	if [ -n "$up" ]; then
+		_ct_say "$name booted in $(_ct_secs $CONTAINER_BOOT_MS) s ($state), at $ip"
+		return 0
+	fi
+	if [ -n "$ready" ]; then
 		container_exec "$name" networkctl --no-pager status host0 >&2 || true
 		container_exec "$name" journalctl -b --no-pager -n 30 -u systemd-networkd >&2 || true
 		_ct_die "$name booted but host0 does not have $ip after ${CONTAINER_BOOT_TIMEOUT} s"
-		;;
-	esac
+	fi
 	tail -n 40 "$d/console.log" >&2
 	if [ -n "$state" ]; then
 		container_exec "$name" systemctl --no-pager --failed >&2 || true
 		container_exec "$name" systemctl --no-pager list-jobs >&2 || true
 	fi
 	_ct_die "$name did not boot within ${CONTAINER_BOOT_TIMEOUT} s (state: ${state:-unknown})"
+}
+
+# container_wait_unit NAME UNIT [SECONDS]: wait (default 150 s) until UNIT has no
+# job queued or running and is neither activating nor deactivating; print its
+# final ActiveState (active, failed, inactive). Status 1 on timeout.
+container_wait_unit() {
+	local name="$1" unit="$2" n="$((${3:-150} * 5))" job st
+	while [ "$n" -gt 0 ]; do
+		job=$(_ct_nsenter 10 "$(_ct_leader "$name")" systemctl list-jobs --no-legend "$unit" 2>/dev/null) || job=x
+		st=$(_ct_nsenter 10 "$(_ct_leader "$name")" systemctl show -P ActiveState "$unit" 2>/dev/null) || st=""
+		case $st in
+		active | failed | inactive)
+			if [ -z "$job" ]; then
+				echo "$st"
+				return 0
+			fi
+			;;
+		esac
+		sleep 0.2
+		n=$((n - 1))
+	done
+	_ct_say "$unit in $name is still ${st:-unknown} (job: ${job:-none})"
+	return 1
 }
 
 # container_failed_units NAME: the failed units, one a line (empty when none).
@@ -512,7 +570,7 @@ container_failed_units() {
 # seconds for systemd-nspawn to exit; SIGTERM it, then SIGKILL it and the
 # container's PID 1. Does nothing when NAME is not running.
 container_stop() {
-	local name=$1 pid leader="" n t0
+	local name="$1" pid leader="" n t0
 	pid=$(_ct_get "$name" nspawn.pid) || return 0
 	if _ct_alive "$pid"; then
 		t0=$(_ct_now_ms)
