@@ -66,7 +66,7 @@ static void usage(FILE *f)
 		"                     (default " PATH_METADATA_URL ")\n"
 		"  --deadline SEC     give up on the metadata service after SEC seconds (default 120)\n"
 		"  --output-dir DIR   with --dry-run: write the rendered files under DIR/<absolute path>\n"
-		"  --templates DIR    templates from DIR first (default " "/etc/doagent/templates"
+		"  --templates DIR    templates from DIR first (default " PATH_ETC_TEMPLATES
 		"), then the shipped ones\n"
 		"  --memory SIZE      with --dry-run: the droplet's RAM for maxmemory percentages\n"
 		"                     (default: this machine's MemTotal)\n"

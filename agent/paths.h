@@ -11,8 +11,12 @@
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
-#define PATH_ETC_TEMPLATES "/etc/doagent/templates"
-#define PATH_AGENT_CONF "/etc/doagent/doagent.conf"
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+/* Under sysconfdir: /etc/doagent/... when configured with --sysconfdir=/etc. */
+#define PATH_ETC_TEMPLATES SYSCONFDIR "/doagent/templates"
+#define PATH_AGENT_CONF SYSCONFDIR "/doagent/doagent.conf"
 #define PATH_METADATA_URL "http://169.254.169.254"
 #define PATH_RUN_DIR "/run/doagent"
 /* While this exists, redis-server and stunnel may start (their drop-ins say so). */

@@ -337,8 +337,11 @@ container_prepare() {
 	fi
 
 	# Not the jobserver or flags of a "make check" that may be running this test.
+	# The units go where the container's systemd looks, whatever prefix the build
+	# was configured with (make distcheck uses one under its own directory).
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-		make -C "$top_builddir" install DESTDIR="$root" >"$d/install.log" 2>&1 || {
+		make -C "$top_builddir" install DESTDIR="$root" \
+		systemdsystemunitdir=/lib/systemd/system >"$d/install.log" 2>&1 || {
 		tail -n 30 "$d/install.log" >&2
 		_ct_die "make install DESTDIR=$root failed"
 	}
