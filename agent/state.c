@@ -74,7 +74,7 @@ int state_dir(const char *root, char **ret_path, char **ret_cause)
 	r = fileio_mkdir_p(parent, 0755);
 	if (r < 0)
 		return fail(ret_cause, r, "%s: %s", parent, strerror(-r));
-	r = safe_dir(path, 0700, ret_cause);
+	r = safe_dir(path, 0755, ret_cause);
 	if (r < 0)
 		return r;
 	*ret_path = TAKE_PTR(path);

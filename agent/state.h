@@ -32,7 +32,8 @@ struct state {
 	size_t n_steps;
 };
 
-/* The state directory under root ("" or NULL for /): created 0700 when missing;
+/* The state directory under root ("" or NULL for /): created 0755 when missing (state.json is for
+ * everyone to read; secrets/ is 0700);
  * refused when it is a symlink, not a directory, or writable by group or others.
  * Returns 0 and a malloc'd path, or -errno with *ret_cause. */
 int state_dir(const char *root, char **ret_path, char **ret_cause);

@@ -43,7 +43,7 @@ check; [ "$(stat -c '%a %u' "$root/root/doagent-connection.txt" 2>/dev/null)" = 
 check; [ "$(stat -c '%a' "$root/etc/motd.d/doagent" 2>/dev/null)" = 644 ] || fail "the login message is not 0644"
 check; grep -qx "requirepass $password" "$conf" && grep -qx 'port 7379' "$conf" && grep -qx 'maxmemory-policy volatile-ttl' "$conf" ||
 	fail "redis.conf does not say what the user data asked"
-check; [ "$(stat -c %a "$root/var/lib/doagent")" = 700 ] || fail "the state directory is not 0700"
+check; [ "$(stat -c %a "$root/var/lib/doagent")" = 755 ] || fail "the state directory is not 0755"
 run_agent --status --root "$root" --json
 check; python3 - "$TMP/out" <<'PY' || fail "--status --json after the first run: $(cat "$TMP/out")"
 import json, sys
@@ -54,7 +54,17 @@ assert names == ["metadata", "state", "userdata", "secrets", "files", "units", "
 assert [st["result"] for st in s["steps"]][-2:] == ["skipped", "skipped"]
 assert "connection" in s    # root sees the connection details
 PY
-mtime=$(stat -c %Y.%N "$conf")
+# Anyone may read the status; only root gets the connection details.
+if command -v setpriv >/dev/null 2>&1; then
+	chmod 0755 "$TMP"	# mktemp made it 0700: let nobody reach the root under it
+	status=0
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$DOAGENT" --status --root "$root" >"$TMP/out" 2>"$TMP/err" || status=$?
+	check; [ "$status" -eq 0 ] && grep -q '^result: *success' "$TMP/out" || fail "--status as nobody: exit $status: $(cat "$TMP/err")"
+	check; ! grep -q "redis://" "$TMP/out" && grep -q "(root only)" "$TMP/out" || fail "--status as nobody shows the connection details"
+	cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"
+else
+	skip_part "setpriv is missing: --status as another user is not tested"
+fi
 ino=$(stat -c %i "$conf")
 
 # 2. The same droplet again: nothing changes.
@@ -77,6 +87,7 @@ gen1=$(sed -n 's/^requirepass //p' "$conf")
 check; printf '%s' "$gen1" | grep -Eqx '[0-9a-f]{64}' || fail "the generated password is not 64 hex digits"
 check; [ "$(cat "$root/var/lib/doagent/secrets/password")" = "$gen1" ] || fail "the secret file does not hold the password in use"
 check; [ "$(stat -c %a "$root/var/lib/doagent/secrets/password")" = 600 ] || fail "the password file is not 0600"
+check; [ "$(stat -c %a "$root/var/lib/doagent/secrets")" = 700 ] || fail "the secrets directory is not 0700"
 run_agent --root "$root" --metadata "$url" --templates "$TEMPLATES" --force
 check; [ "$(sed -n 's/^requirepass //p' "$conf")" = "$gen1" ] || fail "a rerun for the same droplet changed the generated password"
 start_fake "$TMP/ud-gen.ini" 3003

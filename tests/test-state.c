@@ -46,7 +46,7 @@ static void test_dir(void **state)
 
 	assert_int_equal(state_dir(root, &dir, &cause), 0);
 	assert_int_equal(stat(dir, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(st.st_mode & 07777, 0755);
 	/* A state directory others may write to is refused. */
 	assert_int_equal(chmod(dir, 0777), 0);
 	free(dir);
@@ -55,7 +55,7 @@ static void test_dir(void **state)
 	assert_null(dir);
 	assert_non_null(strstr(cause, "writable by group or others"));
 	assert_true(asprintf(&path, "%s/var/lib/doagent", root) > 0);
-	assert_int_equal(chmod(path, 0700), 0);
+	assert_int_equal(chmod(path, 0755), 0);
 	free(cause);
 	cause = NULL;
 	assert_int_equal(state_dir(root, &dir, &cause), 0);
