@@ -111,6 +111,20 @@ run_agent --root "$root" --metadata "http://127.0.0.1:1" --templates "$TEMPLATES
 check; [ "$status" -eq 69 ] || fail "no metadata service: exit $status, expected 69"
 cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"
 
+# 7. /etc/doagent/doagent.conf sets the metadata URL and the deadline when no flag does.
+conf_dir="$root${sysconfdir:-/etc}/doagent"
+mkdir -p "$conf_dir"
+printf '[metadata]\ndeadline = 1\nurl = http://127.0.0.1:1\n' >"$conf_dir/doagent.conf"
+t0=$(date +%s)
+run_agent --root "$root" --templates "$TEMPLATES"
+t1=$(date +%s)
+check; [ "$status" -eq 69 ] && grep -q "127.0.0.1:1" "$TMP/err" && [ $((t1 - t0)) -le 4 ] ||
+	fail "doagent.conf: exit $status after $((t1 - t0)) s: $(cat "$TMP/err")"
+printf '[metadata]\ndeadline = soon\n' >"$conf_dir/doagent.conf"
+run_agent --root "$root" --templates "$TEMPLATES"
+check; [ "$status" -eq 2 ] && grep -q "doagent.conf: line 2" "$TMP/err" || fail "a bad doagent.conf: exit $status: $(cat "$TMP/err")"
+rm -f "$conf_dir/doagent.conf"
+
 # The passwords never reached any output of any run.
 for p in "$password" "$gen1" "$gen2"; do
 	check; ! grep -qF "$p" "$TMP/all-output" || fail "a password appeared in doagent's output"
