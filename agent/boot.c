@@ -34,6 +34,7 @@ static const struct boot_step *const boot_steps[] = {
 	&step_state,
 	&step_userdata,
 	&step_secrets,
+	&step_tls,
 	&step_files,
 	&step_units,
 	&step_ready,
@@ -120,6 +121,8 @@ static void boot_done(struct boot *b)
 	config_done(&b->config);
 	userdata_report_done(&b->report);
 	erase_and_freep(&b->password);
+	free(b->tls_cert);
+	free(b->tls_fingerprint);
 	plan_free(b->plan);
 	sd_bus_flush_close_unref(b->bus);
 }

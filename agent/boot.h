@@ -31,6 +31,8 @@ struct boot {
 	struct config config;
 	struct userdata_report report;
 	char *password;			/* erased when freed */
+	char *tls_cert;			/* PEM, when TLS is on */
+	char *tls_fingerprint;		/* its SHA-256, "AB:CD:..." */
 	bool password_generated;
 	struct plan *plan;
 	sd_bus *bus;
@@ -45,8 +47,8 @@ struct boot_step {
 	bool system_only;		/* skipped under --root: units, firewall, readiness */
 };
 
-extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_files,
-	step_units, step_ready;
+extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_tls,
+	step_files, step_units, step_ready;
 
 /* Run every step, record the outcome in the state directory and the login message.
  * Returns the exit status. */

@@ -23,6 +23,7 @@
 #include "secret.h"
 #include "strutil.h"
 #include "strv.h"
+#include "tls.h"
 #include "userdata.h"
 
 #define DEFAULT_DEADLINE_MS (120 * 1000)
@@ -309,6 +310,15 @@ static int read_config(const struct options *o, const struct metadata *md, struc
 	if (r < 0 && !(o->json && o->check))
 		log_error("user data: %zu error%s; nothing was rendered", rep->n_errors,
 			  rep->n_errors == 1 ? "" : "s");
+	if (r >= 0) {
+		_cleanup_free_ char *cause = NULL;
+
+		/* The user data's own certificate and key must be a usable pair. */
+		if (tls_check_config(c, &cause) < 0) {
+			log_error("user data: %s; nothing was rendered", cause ? cause : "bad TLS certificate or key");
+			return DOAGENT_EXIT_DATAERR;
+		}
+	}
 	return r < 0 ? DOAGENT_EXIT_DATAERR : 0;
 }
 

@@ -347,6 +347,9 @@ static int set_vars(struct builder *b)
 	CHECK(render_vars_set_bool(v, "tls_exposed", c->tls_enabled && scope_exposed(c->redis_bind)));
 	CHECK(render_vars_set(v, "tls_cert", PATH_TLS_CERT, 0));
 	CHECK(render_vars_set(v, "tls_key", PATH_TLS_KEY, 0));
+	CHECK(render_vars_set(v, "tls_fingerprint",
+			      b->in->tls_fingerprint ? b->in->tls_fingerprint : "(made on the droplet's first boot)", 0));
+	CHECK(render_vars_set_bool(v, "tls_self_signed", !c->tls_certificate));
 
 	CHECK(render_vars_setf(v, "ssh_port", 0, "%u", c->firewall_ssh_port));
 	CHECK(render_vars_set_bool(v, "metadata_root_only", c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY));

@@ -41,6 +41,7 @@ struct plan_input {
 	unsigned long long mem_total;	/* bytes of RAM, for percentages */
 	const char *password;		/* the password to render (from config or generated) */
 	bool password_generated;
+	const char *tls_fingerprint;	/* the certificate's SHA-256; NULL: not made yet (dry run) */
 	const char *templates_dir;	/* overrides /etc/doagent/templates when set */
 	const char *shipped_dir;	/* the shipped templates (PKGDATADIR/templates) */
 	const char *const *notices;	/* from reading the user data; NULL-terminated or NULL */

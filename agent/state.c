@@ -260,15 +260,14 @@ static int read_small(const char *path, char **ret)
 	return r;
 }
 
-int state_secret(const char *dir, const char *droplet_id, const char *name,
-		 int (*make)(char **ret), char **ret, char **ret_cause)
+/* The secrets directory of dir, for droplet_id: made 0700 when missing, emptied when
+ * its secrets belong to another droplet. */
+static int secrets_dir(const char *dir, const char *droplet_id, char **ret, char **ret_cause)
 {
-	_cleanup_free_ char *secrets = NULL, *owner_path = NULL, *owner = NULL, *path = NULL;
-	_cleanup_erase_ char *value = NULL;
+	_cleanup_free_ char *secrets = NULL, *owner_path = NULL, *owner = NULL;
 	int r;
 
-	if (asprintf(&secrets, "%s/secrets", dir) < 0 || asprintf(&owner_path, "%s/droplet-id", secrets) < 0 ||
-	    asprintf(&path, "%s/%s", secrets, name) < 0)
+	if (asprintf(&secrets, "%s/secrets", dir) < 0 || asprintf(&owner_path, "%s/droplet-id", secrets) < 0)
 		return -ENOMEM;
 	r = safe_dir(secrets, 0700, ret_cause);
 	if (r < 0)
@@ -284,6 +283,22 @@ int state_secret(const char *dir, const char *droplet_id, const char *name,
 		if (r < 0)
 			return fail(ret_cause, r, "%s: %s", owner_path, strerror(-r));
 	}
+	*ret = TAKE_PTR(secrets);
+	return 0;
+}
+
+int state_secret(const char *dir, const char *droplet_id, const char *name,
+		 int (*make)(char **ret), char **ret, char **ret_cause)
+{
+	_cleanup_free_ char *secrets = NULL, *path = NULL;
+	_cleanup_erase_ char *value = NULL;
+	int r;
+
+	r = secrets_dir(dir, droplet_id, &secrets, ret_cause);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "%s/%s", secrets, name) < 0)
+		return -ENOMEM;
 	r = read_small(path, &value);
 	if (r >= 0 && value[0]) {
 		*ret = TAKE_PTR(value);
@@ -300,6 +315,26 @@ int state_secret(const char *dir, const char *droplet_id, const char *name,
 		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
 	*ret = TAKE_PTR(value);
 	return 0;
+}
+
+int state_secret_put(const char *dir, const char *droplet_id, const char *name, const char *value,
+		     char **ret_cause)
+{
+	_cleanup_free_ char *secrets = NULL, *path = NULL;
+	_cleanup_erase_ char *old = NULL;
+	int r;
+
+	r = secrets_dir(dir, droplet_id, &secrets, ret_cause);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "%s/%s", secrets, name) < 0)
+		return -ENOMEM;
+	if (read_small(path, &old) >= 0 && strcmp(old, value) == 0)
+		return 0;
+	r = fileio_write_atomic(path, value, strlen(value), 0600, (uid_t)-1, (gid_t)-1);
+	if (r < 0)
+		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+	return 1;
 }
 
 void state_done(struct state *s)

@@ -55,6 +55,11 @@ int state_add_step(struct state *s, const char *name, const char *result, const 
 int state_secret(const char *dir, const char *droplet_id, const char *name,
 		 int (*make)(char **ret), char **ret, char **ret_cause);
 
+/* Store value as the secret called name for droplet_id (0600; the same directory
+ * rules). Returns 1 when it was written, 0 when it was there already, or -errno. */
+int state_secret_put(const char *dir, const char *droplet_id, const char *name, const char *value,
+		     char **ret_cause);
+
 void state_done(struct state *s);
 
 #endif

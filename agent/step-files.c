@@ -117,6 +117,7 @@ static int run(struct boot *b, char **ret_cause)
 	in.metadata = b->md;
 	in.password = b->password;
 	in.password_generated = b->password_generated;
+	in.tls_fingerprint = b->tls_fingerprint;
 	in.templates_dir = b->opt->templates;
 	in.shipped_dir = b->opt->shipped_templates;
 	in.notices = (const char *const *)notices;

@@ -12,6 +12,7 @@
 #include "doagent.h"
 #include "fileio.h"
 #include "log.h"
+#include "tls.h"
 
 static int read_user_data(struct boot *b, char **ret, size_t *ret_len, char **ret_cause)
 {
@@ -67,6 +68,10 @@ static int run(struct boot *b, char **ret_cause)
 	}
 	if (r < 0) {
 		*ret_cause = buf_steal(&errors, NULL);
+		return DOAGENT_EXIT_DATAERR;
+	}
+	if (tls_check_config(&b->config, ret_cause) < 0) {
+		log_step(LOG_ERR, "userdata", b->md->droplet_id, 0, "user data: %s", *ret_cause ? *ret_cause : "bad TLS pair");
 		return DOAGENT_EXIT_DATAERR;
 	}
 	if (asprintf(ret_cause, "%s", b->report.kind == USERDATA_DOAGENT ? "valid" : "not doagent's: the defaults apply") < 0)

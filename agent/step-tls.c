@@ -1,0 +1,102 @@
+/* Step 5: the TLS certificate and key for stunnel, when TLS is on: the user data's
+ * pair (checked already), or a key made once for this droplet and a self-signed
+ * certificate for its addresses. A retried run keeps both; a new droplet gets new
+ * ones (the secrets directory is emptied for it, and the old certificate does not
+ * name the new addresses). */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot.h"
+#include "doagent.h"
+#include "fileio.h"
+#include "paths.h"
+#include "tls.h"
+
+#define CERT_MAX (256 * 1024)
+
+static int make_key(char **ret)
+{
+	_cleanup_free_ char *cause = NULL;
+
+	return tls_make_key(ret, &cause) < 0 ? -EIO : 0;
+}
+
+static int write_cert(struct boot *b, const char *pem, char **ret_cause)
+{
+	_cleanup_free_ char *path = boot_path(b, PATH_TLS_CERT), *old = NULL;
+	char *slash;
+	size_t len;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	if (fileio_read_file(path, CERT_MAX, &old, &len) == 0 && strcmp(old, pem) == 0)
+		return 0;
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	r = fileio_mkdir_p(path, 0755);
+	*slash = '/';
+	if (r >= 0)
+		r = fileio_write_atomic(path, pem, strlen(pem), 0644, (uid_t)-1, (gid_t)-1);
+	if (r < 0) {
+		if (asprintf(ret_cause, "%s: %s", path, strerror(-r)) < 0)
+			*ret_cause = NULL;
+		return r;
+	}
+	return 1;
+}
+
+static int run(struct boot *b, char **ret_cause)
+{
+	_cleanup_free_ char *cert_path = boot_path(b, PATH_TLS_CERT), *old = NULL;
+	_cleanup_erase_ char *key = NULL;
+	_cleanup_free_ char *cert = NULL;
+	size_t len;
+	int r, written;
+
+	if (!b->config.tls_enabled) {
+		*ret_cause = strdup("TLS is off");
+		return 0;
+	}
+	if (!cert_path)
+		return DOAGENT_EXIT_FAILURE;
+	if (b->config.tls_certificate) {
+		/* The pair was checked with the user data; store it as given. */
+		r = state_secret_put(b->state_dir, b->md->droplet_id, "tls.key", b->config.tls_key, ret_cause);
+		if (r < 0)
+			return DOAGENT_EXIT_FAILURE;
+		cert = strdup(b->config.tls_certificate);
+		if (!cert)
+			return DOAGENT_EXIT_FAILURE;
+		b->changed |= r > 0;
+	} else {
+		r = state_secret(b->state_dir, b->md->droplet_id, "tls.key", make_key, &key, ret_cause);
+		if (r < 0)
+			return DOAGENT_EXIT_FAILURE;
+		/* Keep a certificate made for this key and these addresses. */
+		if (fileio_read_file(cert_path, CERT_MAX, &old, &len) == 0 && tls_cert_matches(old, b->md) &&
+		    tls_check_pair(old, key, NULL) == 0)
+			cert = TAKE_PTR(old);
+		else if (tls_make_self_signed(key, b->md, &cert, ret_cause) < 0)
+			return DOAGENT_EXIT_FAILURE;
+	}
+	written = write_cert(b, cert, ret_cause);
+	if (written < 0)
+		return DOAGENT_EXIT_FAILURE;
+	b->changed |= written > 0;
+	r = tls_fingerprint(cert, &b->tls_fingerprint, ret_cause);
+	if (r < 0)
+		return DOAGENT_EXIT_FAILURE;
+	b->tls_cert = TAKE_PTR(cert);
+	if (asprintf(ret_cause, "%s certificate %s, SHA-256 %s",
+		     b->config.tls_certificate ? "the user data's" : "a self-signed",
+		     written ? "written" : "kept", b->tls_fingerprint) < 0)
+		*ret_cause = NULL;
+	return 0;
+}
+
+const struct boot_step step_tls = { "tls", run, false };
