@@ -10,7 +10,7 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/container/lib.sh"
 
-need redis-cli python3
+need redis-cli python3 openssl
 container_root_base
 container_prepare fb
 ip=$CONTAINER_IP
@@ -109,12 +109,38 @@ check; cli "$pw" PING | grep -q WRONGPASS || fail "droplet 5002 still takes the 
 status_json
 check; [ "$(json_get droplet_id)" = 5002 ] && [ "$(json_get result)" = success ] || fail "--status for 5002: $(cat "$TMP/status.json")"
 
+# --- boot 3b: a TLS droplet: stunnel in front, Redis' own port on loopback ---------
+tls_port=6391
+printf '#doagent\n[redis]\nport = %s\npassword = %s\nbind = private\n[tls]\nenabled = yes\nport = %s\n' \
+	"$port" "$pw" "$tls_port" >"$TMP/ud-tls.ini"
+container_stop fb
+metadata "$TMP/ud-tls.ini" 5010
+container_boot fb
+container_wait_unit fb doagent.service 120
+check; [ "$(container_exec fb systemctl is-active stunnel@doagent-redis.service)" = active ] ||
+	fail "stunnel is not active: $(container_exec fb systemctl status stunnel@doagent-redis.service 2>&1 | tail -n 15)"
+tls_pong=$(REDISCLI_AUTH="$pw" container_host fb redis-cli --no-auth-warning --tls \
+	--cacert "$root/etc/doagent/tls/redis.crt" -h "$ip" -p "$tls_port" PING 2>&1)
+check; [ "$tls_pong" = PONG ] || fail "redis-cli --tls at $ip:$tls_port: $tls_pong"
+check; cli "$pw" PING | grep -q 'Connection refused' || fail "with TLS on, the plaintext port answers at $ip"
+check; openssl x509 -in "$root/etc/doagent/tls/redis.crt" -noout -ext subjectAltName | grep -qF "IP Address:$ip" ||
+	fail "the certificate does not name the container's address $ip"
+status_json
+check; [ "$(json_get result)" = success ] && grep -q 'and through TLS' "$TMP/status.json" ||
+	fail "--status for the TLS droplet: $(cat "$TMP/status.json")"
+check; [ "$(stat -c %a "$root/var/lib/doagent/secrets/tls.key")" = 600 ] || fail "the TLS key is not 0600"
+tls_key_line=$(sed -n 2p "$root/var/lib/doagent/secrets/tls.key")
+
 # --- boot 4: invalid user data fails closed ----------------------------------------
 container_stop fb
 metadata "$TMP/ud-bad.ini" 5003
 container_boot fb
 container_wait_unit fb doagent.service 120
 check; ! cli "$gen" PING 2>&1 | grep -q PONG || fail "Redis answers at $ip after invalid user data"
+check; [ "$(container_exec fb systemctl is-active redis-server.service stunnel@doagent-redis.service | sort -u)" != active ] ||
+	fail "Redis or stunnel still runs after invalid user data"
+check; [ -z "$(container_exec fb ss -Hltn "sport = :$tls_port" | grep -v -e '127.0.0.1:' -e '\[::1\]:')" ] ||
+	fail "stunnel still listens beyond loopback after invalid user data"
 check; [ -z "$(container_exec fb ss -Hltn "sport = :$port" | grep -v -e '127.0.0.1:' -e '\[::1\]:')" ] ||
 	fail "something listens on port $port beyond loopback: $(container_exec fb ss -Hltn)"
 status_json
@@ -126,6 +152,8 @@ check; grep -q "bind: not one of" "$root/etc/motd.d/doagent" || fail "the login 
 # --- secrets: never in the journal, doagent's output, or files not meant for them ---
 container_exec fb journalctl -o export >"$TMP/journal" 2>&1
 container_exec fb doagent --status >"$TMP/status-nonroot.txt" 2>&1 || true
+check; ! grep -qF "$tls_key_line" "$TMP/journal" "$TMP/ct-fb/console.log" "$TMP/status.json" ||
+	fail "the TLS key is in the journal, on the console or in --status"
 for p in "$pw" "$gen"; do
 	check; ! grep -qF "$p" "$TMP/journal" || fail "a password is in the journal"
 	check; ! grep -qF "$p" "$TMP/ct-fb/console.log" 2>/dev/null || fail "a password is on the console"
