@@ -24,6 +24,7 @@
 #include "boot.h"
 #include "doagent.h"
 #include "fileio.h"
+#include "fw.h"
 #include "log.h"
 #include "paths.h"
 #include "strv.h"
@@ -36,6 +37,7 @@ static const struct boot_step *const boot_steps[] = {
 	&step_secrets,
 	&step_tls,
 	&step_files,
+	&step_firewall,
 	&step_units,
 	&step_ready,
 };
@@ -76,6 +78,16 @@ static void fail_closed(struct boot *b)
 		unlink(flag);
 	if (b->opt->root)
 		return;
+	/* No rules of ours, now or at the next boot: SSH stays as reachable as it was
+	 * before doagent, and nothing else of ours listens. */
+	unlink(PATH_FIREWALL_NFT);
+	{
+		_cleanup_free_ char *cause = NULL;
+		const struct fw_backend *fw = fw_backend_for(CONFIG_FW_AUTO);
+
+		if (fw->remove(&cause) < 0)
+			log_warning("cannot remove doagent's firewall rules: %s", cause ? cause : "unknown error");
+	}
 	if (!b->bus && systemd_open(&b->bus, NULL) < 0)
 		return;
 	for (i = 0; i < ELEMENTSOF(units); i++) {

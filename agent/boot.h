@@ -48,7 +48,11 @@ struct boot_step {
 };
 
 extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_tls,
-	step_files, step_units, step_ready;
+	step_files, step_firewall, step_units, step_ready;
+
+struct fw_policy;
+/* The firewall policy the plan decided (pointers into the plan). */
+void boot_fw_policy(const struct plan *plan, struct fw_policy *ret);
 
 /* Run every step, record the outcome in the state directory and the login message.
  * Returns the exit status. */

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "paths.h"
 #include "fileio.h"
+#include "fw.h"
 #include "log.h"
 #include "metadata.h"
 #include "plan.h"
@@ -378,7 +379,7 @@ static int run_dry_run(const struct options *o)
 	_cleanup_erase_ char *generated = NULL;
 	_cleanup_plan_ struct plan *plan = NULL;
 	_cleanup_free_ char *cause = NULL;
-	_cleanup_strv_ char **notices = NULL;
+	_cleanup_strv_ char **notices = NULL, **ufw_commands = NULL;
 	struct userdata_report rep = { 0 };
 	struct config c = { 0 };
 	struct plan_input in = { 0 };
@@ -429,17 +430,36 @@ static int run_dry_run(const struct options *o)
 			goto out;
 		}
 	}
-	if (o->json) {
-		_cleanup_json_ json_object *j = plan_to_json(plan);
+	if (c.firewall_backend == CONFIG_FW_UFW) {
+		/* The exact ufw commands the first boot would run. */
+		struct fw_policy policy;
 
-		if (!j) {
+		boot_fw_policy(plan, &policy);
+		if (fw_ufw.describe(&policy, &ufw_commands) < 0) {
 			r = DOAGENT_EXIT_FAILURE;
 			goto out;
 		}
+	}
+	if (o->json) {
+		_cleanup_json_ json_object *j = plan_to_json(plan);
+		json_object *cmds = json_object_new_array();
+
+		if (!j || !cmds) {
+			json_object_put(cmds);
+			r = DOAGENT_EXIT_FAILURE;
+			goto out;
+		}
+		for (char **l = ufw_commands; l && *l; l++)
+			json_object_array_add(cmds, json_object_new_string(*l));
+		json_object_object_add(j, "firewall_commands", cmds);
 		print_json(j);
 	} else if (plan_print(plan, stdout) < 0) {
 		r = DOAGENT_EXIT_FAILURE;
 		goto out;
+	} else if (ufw_commands) {
+		printf("\n==> ufw commands <==\n");
+		for (char **l = ufw_commands; *l; l++)
+			printf("%s\n", *l);
 	}
 	r = 0;
 out:

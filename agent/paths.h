@@ -24,5 +24,6 @@
 
 #define UNIT_REDIS "redis-server.service"
 #define UNIT_STUNNEL "stunnel@doagent-redis.service"
+#define UNIT_FIREWALL "doagent-firewall.service"
 
 #endif

@@ -400,11 +400,15 @@ static int add_rule_lines(struct builder *b)
 	if (r >= 0)
 		r = add_port_rules(b, port, " (ssh)", &b->ssh_allow);
 	snprintf(port, sizeof(port), "%u", c->redis_port);
-	if (r >= 0 && scope_exposed(redis_scope))
+	if (r >= 0 && scope_exposed(redis_scope)) {
 		r = add_port_rules(b, port, " (redis)", &b->allow);
+		p->open_ports[0] = c->redis_port;
+	}
 	snprintf(port, sizeof(port), "%u", c->tls_port);
-	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind))
+	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind)) {
 		r = add_port_rules(b, port, " (tls)", &b->allow);
+		p->open_ports[1] = c->tls_port;
+	}
 	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
 		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
 	if (r >= 0)
@@ -485,6 +489,12 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_rule_lines(&b);
 	if (r >= 0)
 		r = add_actions(&b);
+	b.plan->ssh4 = TAKE_PTR(b.ssh_allow.v4);
+	b.plan->ssh6 = TAKE_PTR(b.ssh_allow.v6);
+	b.plan->allow4 = TAKE_PTR(b.allow.v4);
+	b.plan->allow6 = TAKE_PTR(b.allow.v6);
+	b.plan->ssh_port = c->firewall_ssh_port;
+	b.plan->metadata_root_only = c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY;
 out:
 	render_vars_free(b.vars);
 	sources_done(&b.allow);
@@ -650,5 +660,9 @@ void plan_free(struct plan *p)
 	strv_free(p->actions);
 	strv_free(p->rules);
 	strv_free(p->notices);
+	strv_free(p->ssh4);
+	strv_free(p->ssh6);
+	strv_free(p->allow4);
+	strv_free(p->allow6);
 	free(p);
 }

@@ -33,6 +33,12 @@ struct plan {
 	char **notices;		/* things the user should know, NULL-terminated */
 	const char *firewall_backend;
 	unsigned long long maxmemory;	/* resolved, in bytes; 0 = no limit */
+	/* The firewall policy, resolved (vpc made a block), for fw.c's backends. */
+	char **ssh4, **ssh6;		/* NULL-terminated, or NULL */
+	char **allow4, **allow6;
+	unsigned ssh_port;
+	unsigned open_ports[2];		/* Redis and/or TLS ports open to allow; 0 = none */
+	bool metadata_root_only;
 };
 
 struct plan_input {

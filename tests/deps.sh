@@ -6,7 +6,8 @@ set -eu
 build="build-essential autoconf automake pkg-config libcurl4-openssl-dev libinih-dev
 libjson-c-dev libsystemd-dev libcmocka-dev libssl-dev libnftables-dev"
 test="$build redis-server redis-tools stunnel4 nftables iproute2 python3 strace
-valgrind groff-base man-db xz-utils debootstrap systemd-container util-linux"
+valgrind groff-base man-db xz-utils debootstrap systemd-container util-linux
+iputils-ping openssl"
 
 case "${1:-}" in
 build) want=$build ;;

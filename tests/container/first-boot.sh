@@ -96,6 +96,11 @@ check; [ "$(cli "$pw" PING)" = PONG ] || fail "after a reboot, Redis does not an
 check; [ "$(stat -c %i "$root/etc/redis/redis.conf")" = "$conf_ino" ] || fail "the second boot rewrote redis.conf"
 status_json
 check; grep -q 'configured already' "$TMP/status.json" || fail "the second boot did not see the droplet as configured"
+# The ruleset came back at boot, from doagent-firewall.service, before the network.
+check; [ "$(container_exec fb systemctl is-active doagent-firewall.service)" = active ] ||
+	fail "doagent-firewall.service did not load the rules at boot: $(container_exec fb systemctl status doagent-firewall.service 2>&1 | tail -n 10)"
+check; container_exec fb systemctl list-dependencies --before doagent-firewall.service 2>/dev/null | grep -q network-pre.target ||
+	fail "doagent-firewall.service is not ordered before network-pre.target"
 
 # --- boot 3: a snapshot of this droplet booted as a new one -----------------------
 container_stop fb
@@ -122,7 +127,13 @@ check; [ "$(container_exec fb systemctl is-active stunnel@doagent-redis.service)
 tls_pong=$(REDISCLI_AUTH="$pw" container_host fb redis-cli --no-auth-warning --tls \
 	--cacert "$root/etc/doagent/tls/redis.crt" -h "$ip" -p "$tls_port" PING 2>&1)
 check; [ "$tls_pong" = PONG ] || fail "redis-cli --tls at $ip:$tls_port: $tls_pong"
-check; cli "$pw" PING | grep -q 'Connection refused' || fail "with TLS on, the plaintext port answers at $ip"
+# Refused (Redis is on loopback) or dropped (the firewall): never an answer.
+check; ! REDISCLI_AUTH="$pw" container_host fb timeout 5 redis-cli --no-auth-warning \
+	-h "$ip" -p "$port" PING 2>&1 | grep -q PONG || fail "with TLS on, the plaintext port answers at $ip"
+check; container_exec fb nft list table inet doagent | grep -q "tcp dport $tls_port accept" ||
+	fail "the firewall does not open the TLS port: $(container_exec fb nft list ruleset 2>&1 | head -n 30)"
+check; [ "$(container_exec fb systemctl is-enabled doagent-firewall.service)" = enabled ] ||
+	fail "doagent-firewall.service is not enabled (the rules would not come back at boot)"
 check; openssl x509 -in "$root/etc/doagent/tls/redis.crt" -noout -ext subjectAltName | grep -qF "IP Address:$ip" ||
 	fail "the certificate does not name the container's address $ip"
 status_json
@@ -148,6 +159,8 @@ check; [ "$(json_get result)" = failed ] && grep -q "bind: not one of" "$TMP/sta
 	fail "--status after invalid user data: $(cat "$TMP/status.json")"
 check; [ "$(json_get exit_status)" = 65 ] || fail "the failed run's exit status is not 65"
 check; grep -q "bind: not one of" "$root/etc/motd.d/doagent" || fail "the login message does not show the error"
+check; ! container_exec fb nft list table inet doagent >/dev/null 2>&1 || fail "doagent's firewall table is still loaded after invalid user data"
+check; [ ! -e "$root/etc/doagent/firewall.nft" ] || fail "the old ruleset would be loaded again at the next boot"
 
 # --- secrets: never in the journal, doagent's output, or files not meant for them ---
 container_exec fb journalctl -o export >"$TMP/journal" 2>&1
