@@ -467,8 +467,10 @@ static int apply(const struct fw_policy *p, char **ret_cause)
 	r = policy_rules(p, &rules, &n, ret_cause);
 	if (r < 0)
 		return r;
-	if (access(UFW, X_OK) < 0)
-		return fail(ret_cause, -errno, "ufw is not installed (%s: %s)", UFW, strerror(errno));
+	if (access(UFW, X_OK) < 0) {
+		r = -errno;
+		return fail(ret_cause, r, "ufw is not installed (%s: %s)", UFW, strerror(-r));
+	}
 	r = delete_ours(ret_cause);
 	if (r >= 0)
 		r = read_tuples(UFW_USER_RULES, &admin, ret_cause);
