@@ -17,8 +17,11 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.XXXXXX")
 cleanup_hooks=""
 at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
 _cleanup() {
+	local status=$?
 	eval "$cleanup_hooks" || true
-	rm -rf "$TMP"
+	# A daemon a hook just killed may still be writing its log: try again.
+	rm -rf "$TMP" 2>/dev/null || { sleep 1; rm -rf "$TMP"; } || true
+	return $status
 }
 trap _cleanup EXIT
 trap 'exit 130' INT TERM
