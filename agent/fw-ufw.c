@@ -88,20 +88,6 @@ struct ufw_rule_argv {
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free)
 
-/* Store the message in *ret_cause (unless ret_cause is NULL; NULL when out of memory). Returns r. */
-static _printf_(3, 4) int fail(char **ret_cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!ret_cause)
-		return r;
-	va_start(ap, fmt);
-	if (vasprintf(ret_cause, fmt, ap) < 0)
-		*ret_cause = NULL;
-	va_end(ap);
-	return r;
-}
-
 /* argv as a command line ("ufw" for the program): its arguments need no quoting, every one
  * is from an allow-list. NULL on ENOMEM. */
 static char *command_text(const char *const argv[])
@@ -161,12 +147,12 @@ static int run_ufw(const char *const argv[], char **ret_output, char **ret_cause
 	if (r < 0 || status != 0) {
 		text = command_text(argv);
 		if (r == -ETIMEDOUT)
-			return fail(ret_cause, r, "%s: no answer within %d s", text ? text : "ufw",
+			return strutil_cause(ret_cause, r, "%s: no answer within %d s", text ? text : "ufw",
 				    UFW_TIMEOUT_MS / 1000);
 		if (r < 0)
-			return fail(ret_cause, r, "%s: %s", text ? text : "ufw", strerror(-r));
+			return strutil_cause(ret_cause, r, "%s: %s", text ? text : "ufw", strerror(-r));
 		shown = output_text(out, false);
-		return fail(ret_cause, -EIO, "%s: exit status %d: %s", text ? text : "ufw", status,
+		return strutil_cause(ret_cause, -EIO, "%s: exit status %d: %s", text ? text : "ufw", status,
 			    shown ? shown : "(out of memory)");
 	}
 	if (ret_output)
@@ -210,12 +196,12 @@ static int add_rules(struct ufw_rule **rules, size_t *n, char *const *sources, i
 		if (check_source(*sources, family, &net) < 0) {
 			_cleanup_free_ char *q = strutil_quote(*sources, 64);
 
-			return fail(ret_cause, -EINVAL, "ufw: \"%s\" is not an %s network in CIDR form",
+			return strutil_cause(ret_cause, -EINVAL, "ufw: \"%s\" is not an %s network in CIDR form",
 				    q ? q : "?", family == AF_INET ? "IPv4" : "IPv6");
 		}
 		v = reallocarray(*rules, *n + 1, sizeof(**rules));
 		if (!v)
-			return fail(ret_cause, -ENOMEM, "ufw: out of memory");
+			return strutil_cause(ret_cause, -ENOMEM, "ufw: out of memory");
 		v[(*n)++] = (struct ufw_rule){ *sources, net, port };
 		*rules = v;
 	}
@@ -231,7 +217,7 @@ static int policy_rules(const struct fw_policy *p, struct ufw_rule **ret, size_t
 	int r;
 
 	if (p->ssh_port < 1 || p->ssh_port > 65535)
-		return fail(ret_cause, -EINVAL, "ufw: SSH port %u is not a port", p->ssh_port);
+		return strutil_cause(ret_cause, -EINVAL, "ufw: SSH port %u is not a port", p->ssh_port);
 	r = add_rules(&rules, &n, p->ssh4, AF_INET, p->ssh_port, ret_cause);
 	if (r >= 0)
 		r = add_rules(&rules, &n, p->ssh6, AF_INET6, p->ssh_port, ret_cause);
@@ -239,7 +225,7 @@ static int policy_rules(const struct fw_policy *p, struct ufw_rule **ret, size_t
 		if (p->ports[i] == 0)
 			continue;
 		if (p->ports[i] > 65535)
-			return fail(ret_cause, -EINVAL, "ufw: %u is not a port", p->ports[i]);
+			return strutil_cause(ret_cause, -EINVAL, "ufw: %u is not a port", p->ports[i]);
 		r = add_rules(&rules, &n, p->allow4, AF_INET, p->ports[i], ret_cause);
 		if (r >= 0)
 			r = add_rules(&rules, &n, p->allow6, AF_INET6, p->ports[i], ret_cause);
@@ -285,7 +271,7 @@ static int list_ours(char ***ret, char **ret_cause)
 			continue;
 		line[len - suffix] = '\0';
 		if (strv_extend(&ours, line + 4) < 0)
-			return fail(ret_cause, -ENOMEM, "ufw: out of memory");
+			return strutil_cause(ret_cause, -ENOMEM, "ufw: out of memory");
 	}
 	*ret = TAKE_PTR(ours);
 	return 0;
@@ -302,7 +288,7 @@ static int delete_rule(const char *spec, char **ret_cause)
 	size_t n = 0;
 
 	if (!copy)
-		return fail(ret_cause, -ENOMEM, "ufw: out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "ufw: out of memory");
 	argv[n++] = UFW;
 	argv[n++] = "--force";
 	tok = strtok_r(copy, " ", &save);
@@ -315,7 +301,7 @@ static int delete_rule(const char *spec, char **ret_cause)
 		if (n >= UFW_SPEC_TOKENS_MAX + 4 || tok[0] == '-' || strspn(tok, UFW_SPEC_CHARS) != strlen(tok)) {
 			_cleanup_free_ char *q = strutil_quote(spec, 200);
 
-			return fail(ret_cause, -EINVAL,
+			return strutil_cause(ret_cause, -EINVAL,
 				    "ufw: cannot delete the rule \"ufw %s comment '%s'\": not a form doagent passes to ufw",
 				    q ? q : "?", UFW_COMMENT);
 		}
@@ -342,7 +328,7 @@ static int delete_ours(char **ret_cause)
 	if (r >= 0 && left) {
 		_cleanup_free_ char *q = strutil_quote(left[0], 200);
 
-		return fail(ret_cause, -EIO, "ufw: %zu rule(s) with comment '%s' are still there after deleting them: ufw %s",
+		return strutil_cause(ret_cause, -EIO, "ufw: %zu rule(s) with comment '%s' are still there after deleting them: ufw %s",
 			    strv_length(left), UFW_COMMENT, q ? q : "?");
 	}
 	return r;
@@ -363,7 +349,7 @@ static int read_tuples(const char *path, char ***tuples, char **ret_cause)
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return fail(ret_cause, r, "ufw: cannot read %s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "ufw: cannot read %s: %s", path, strerror(-r));
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(line), c = strlen(" " UFW_COMMENT_FIELD);
 
@@ -372,7 +358,7 @@ static int read_tuples(const char *path, char ***tuples, char **ret_cause)
 		if (n > c && strcmp(line + n - c, " " UFW_COMMENT_FIELD) == 0)
 			continue;
 		if (strv_extend(tuples, line + strlen(prefix)) < 0)
-			return fail(ret_cause, -ENOMEM, "ufw: out of memory");
+			return strutil_cause(ret_cause, -ENOMEM, "ufw: out of memory");
 	}
 	return 0;
 }
@@ -421,13 +407,13 @@ static int nft_run(const char *commands, bool quiet, char **ret_cause)
 	_cleanup_free_ char *shown = NULL;
 
 	if (!ctx || nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-		return fail(ret_cause, -ENOMEM, "nft: out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "nft: out of memory");
 	if (nft_run_cmd_from_buffer(ctx, commands) == 0)
 		return 0;
 	if (quiet)
 		return -EIO;
 	shown = output_text(nft_ctx_get_error_buffer(ctx), true);
-	return fail(ret_cause, -EIO, "nft '%s': %s", commands, shown ? shown : "(out of memory)");
+	return strutil_cause(ret_cause, -EIO, "nft '%s': %s", commands, shown ? shown : "(out of memory)");
 }
 
 /* Load or drop table inet doagent_output. When it is not there (or nftables is not usable
@@ -469,7 +455,7 @@ static int apply(const struct fw_policy *p, char **ret_cause)
 		return r;
 	if (access(UFW, X_OK) < 0) {
 		r = -errno;
-		return fail(ret_cause, r, "ufw is not installed (%s: %s)", UFW, strerror(-r));
+		return strutil_cause(ret_cause, r, "ufw is not installed (%s: %s)", UFW, strerror(-r));
 	}
 	r = delete_ours(ret_cause);
 	if (r >= 0)

@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "macro.h"
+#include "strutil.h"
 #include "resp.h"
 
 /* Redis refuses bulk strings longer than 512 MiB (proto-max-bulk-len). */
@@ -210,21 +211,6 @@ struct peer {
 	char **ret_cause;
 };
 
-static int fail(char **ret_cause, int r, const char *fmt, ...) _printf_(3, 4);
-
-static int fail(char **ret_cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_cause) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_cause, fmt, ap) < 0)
-			*ret_cause = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -243,14 +229,14 @@ static int peer_wait(struct peer *p, short events, const char *what)
 		int n;
 
 		if (now >= p->deadline)
-			return fail(p->ret_cause, -ETIMEDOUT, "%s: no answer within %llu ms (%s)",
+			return strutil_cause(p->ret_cause, -ETIMEDOUT, "%s: no answer within %llu ms (%s)",
 				    p->name, (unsigned long long)p->timeout_ms, what);
 		left = (p->deadline - now + 999999) / 1000000;
 		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return fail(p->ret_cause, -errno, "%s: poll: %s", p->name, strerror(errno));
+			return strutil_cause(p->ret_cause, -errno, "%s: poll: %s", p->name, strerror(errno));
 		if (n > 0)
 			return 0;
 	}
@@ -264,18 +250,18 @@ static int peer_connect(struct peer *p, const struct addrinfo *ai)
 	p->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       ai->ai_protocol);
 	if (p->fd < 0)
-		return fail(p->ret_cause, -errno, "%s: socket: %s", p->name, strerror(errno));
+		return strutil_cause(p->ret_cause, -errno, "%s: socket: %s", p->name, strerror(errno));
 	if (connect(p->fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)
-		return fail(p->ret_cause, -errno, "%s: connect: %s", p->name, strerror(errno));
+		return strutil_cause(p->ret_cause, -errno, "%s: connect: %s", p->name, strerror(errno));
 	r = peer_wait(p, POLLOUT, "connect");
 	if (r < 0)
 		return r;
 	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0)
-		return fail(p->ret_cause, -errno, "%s: getsockopt: %s", p->name, strerror(errno));
+		return strutil_cause(p->ret_cause, -errno, "%s: getsockopt: %s", p->name, strerror(errno));
 	if (err != 0)
-		return fail(p->ret_cause, -err, "%s: connect: %s", p->name, strerror(err));
+		return strutil_cause(p->ret_cause, -err, "%s: connect: %s", p->name, strerror(err));
 	return 0;
 }
 
@@ -294,7 +280,7 @@ static int peer_send(struct peer *p, const char *data, size_t len)
 			continue;
 		}
 		if (n < 0)
-			return fail(p->ret_cause, -errno, "%s: send: %s", p->name, strerror(errno));
+			return strutil_cause(p->ret_cause, -errno, "%s: send: %s", p->name, strerror(errno));
 		data += n;
 		len -= (size_t)n;
 	}
@@ -313,16 +299,16 @@ static int peer_read_reply(struct peer *p, struct buf *in, size_t *pos, struct r
 		int r;
 
 		if (used == -EBADMSG)
-			return fail(p->ret_cause, -EBADMSG, "%s: the answer is not Redis' protocol",
+			return strutil_cause(p->ret_cause, -EBADMSG, "%s: the answer is not Redis' protocol",
 				    p->name);
 		if (used < 0)
-			return fail(p->ret_cause, (int)used, "%s: %s", p->name, strerror((int)-used));
+			return strutil_cause(p->ret_cause, (int)used, "%s: %s", p->name, strerror((int)-used));
 		if (used > 0) {
 			*pos += (size_t)used;
 			return 0;
 		}
 		if (in->len >= REPLY_MAX)
-			return fail(p->ret_cause, -EBADMSG, "%s: the answer is longer than %d bytes",
+			return strutil_cause(p->ret_cause, -EBADMSG, "%s: the answer is longer than %d bytes",
 				    p->name, REPLY_MAX);
 		r = peer_wait(p, POLLIN, "reading the answer");
 		if (r < 0)
@@ -332,15 +318,15 @@ static int peer_read_reply(struct peer *p, struct buf *in, size_t *pos, struct r
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n < 0)
-			return fail(p->ret_cause, -errno, "%s: recv: %s", p->name, strerror(errno));
+			return strutil_cause(p->ret_cause, -errno, "%s: recv: %s", p->name, strerror(errno));
 		if (n == 0)
-			return fail(p->ret_cause, -ECONNRESET,
+			return strutil_cause(p->ret_cause, -ECONNRESET,
 				    in->len > *pos ? "%s: the connection was closed in the middle of an answer"
 						   : "%s: the connection was closed without an answer",
 				    p->name);
 		r = buf_append(in, chunk, (size_t)n);
 		if (r < 0)
-			return fail(p->ret_cause, r, "%s: %s", p->name, strerror(-r));
+			return strutil_cause(p->ret_cause, r, "%s: %s", p->name, strerror(-r));
 	}
 }
 
@@ -405,9 +391,9 @@ int resp_ping(const char *host, unsigned port, const char *password, uint64_t ti
 	int r;
 
 	if (!host || !password || port == 0 || port > 65535)
-		return fail(ret_cause, -EINVAL, "no host, port or password to check Redis with");
+		return strutil_cause(ret_cause, -EINVAL, "no host, port or password to check Redis with");
 	if (asprintf(&name, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port) < 0)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	p = (struct peer){ .name = name, .fd = -1, .timeout_ms = timeout_ms, .ret_cause = ret_cause };
 	p.deadline = now_ns() + (timeout_ms > UINT64_MAX / 2000000 ? UINT64_MAX / 2
 								   : timeout_ms * 1000000);
@@ -415,7 +401,7 @@ int resp_ping(const char *host, unsigned port, const char *password, uint64_t ti
 	snprintf(service, sizeof(service), "%u", port);
 	r = getaddrinfo(host, service, &hints, &ai);
 	if (r != 0)
-		return fail(ret_cause, r == EAI_MEMORY ? -ENOMEM : -EINVAL,
+		return strutil_cause(ret_cause, r == EAI_MEMORY ? -ENOMEM : -EINVAL,
 			    "%s: not a numeric address: %s", name, gai_strerror(r));
 	r = peer_connect(&p, ai);
 	fd = p.fd;
@@ -429,7 +415,7 @@ int resp_ping(const char *host, unsigned port, const char *password, uint64_t ti
 	if (r >= 0)
 		r = buf_puts(&req, "\r\n*1\r\n$4\r\nPING\r\n");
 	if (r < 0)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	r = peer_send(&p, req.data, req.len);
 	buf_free(&req);
 	if (r < 0)
@@ -440,10 +426,10 @@ int resp_ping(const char *host, unsigned port, const char *password, uint64_t ti
 		return r;
 	if (auth.kind == RESP_ERROR) {
 		text = error_text(auth.text, password);
-		return fail(ret_cause, -EACCES, "%s: AUTH refused: %s", name, text ? text : "(no memory)");
+		return strutil_cause(ret_cause, -EACCES, "%s: AUTH refused: %s", name, text ? text : "(no memory)");
 	}
 	if (auth.kind != RESP_SIMPLE || strcmp(auth.text, "OK") != 0)
-		return fail(ret_cause, -EBADMSG, "%s: AUTH answered %s, not +OK", name,
+		return strutil_cause(ret_cause, -EBADMSG, "%s: AUTH answered %s, not +OK", name,
 			    reply_kind_name(auth.kind));
 
 	r = peer_read_reply(&p, &in, &pos, &pong);
@@ -452,10 +438,10 @@ int resp_ping(const char *host, unsigned port, const char *password, uint64_t ti
 	if (pong.kind == RESP_ERROR) {
 		/* -LOADING, -BUSY, -MASTERDOWN: Redis is there but not ready yet. */
 		text = error_text(pong.text, password);
-		return fail(ret_cause, -EAGAIN, "%s: PING refused: %s", name, text ? text : "(no memory)");
+		return strutil_cause(ret_cause, -EAGAIN, "%s: PING refused: %s", name, text ? text : "(no memory)");
 	}
 	if (pong.kind != RESP_SIMPLE || strcmp(pong.text, "PONG") != 0)
-		return fail(ret_cause, -EBADMSG, "%s: PING answered %s, not +PONG", name,
+		return strutil_cause(ret_cause, -EBADMSG, "%s: PING answered %s, not +PONG", name,
 			    reply_kind_name(pong.kind));
 	return 0;
 }

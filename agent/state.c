@@ -23,25 +23,11 @@
 
 #include "fileio.h"
 #include "state.h"
+#include "strutil.h"
 
 #define STATE_FILE "state.json"
 #define STATE_MAX (256 * 1024)
 #define SECRET_MAX 65536
-
-static int fail(char **ret_cause, int r, const char *fmt, ...) _printf_(3, 4);
-
-static int fail(char **ret_cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_cause) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_cause, fmt, ap) < 0)
-			*ret_cause = NULL;
-		va_end(ap);
-	}
-	return r;
-}
 
 /* dir exists as a real directory of ours that only we may write, creating it. */
 static int safe_dir(const char *path, mode_t mode, char **ret_cause)
@@ -49,16 +35,16 @@ static int safe_dir(const char *path, mode_t mode, char **ret_cause)
 	struct stat st;
 
 	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		return fail(ret_cause, -errno, "%s: %s", path, strerror(errno));
+		return strutil_cause(ret_cause, -errno, "%s: %s", path, strerror(errno));
 	if (lstat(path, &st) < 0)
-		return fail(ret_cause, -errno, "%s: %s", path, strerror(errno));
+		return strutil_cause(ret_cause, -errno, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return fail(ret_cause, -ENOTDIR, "%s: not a directory (a symlink?); refusing it", path);
+		return strutil_cause(ret_cause, -ENOTDIR, "%s: not a directory (a symlink?); refusing it", path);
 	if (st.st_uid != geteuid())
-		return fail(ret_cause, -EPERM, "%s: owned by uid %u, not by us; refusing it", path,
+		return strutil_cause(ret_cause, -EPERM, "%s: owned by uid %u, not by us; refusing it", path,
 			    (unsigned)st.st_uid);
 	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return fail(ret_cause, -EPERM, "%s: writable by group or others; refusing it", path);
+		return strutil_cause(ret_cause, -EPERM, "%s: writable by group or others; refusing it", path);
 	return 0;
 }
 
@@ -73,7 +59,7 @@ int state_dir(const char *root, char **ret_path, char **ret_cause)
 		return -ENOMEM;
 	r = fileio_mkdir_p(parent, 0755);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: %s", parent, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", parent, strerror(-r));
 	r = safe_dir(path, 0755, ret_cause);
 	if (r < 0)
 		return r;
@@ -166,14 +152,14 @@ int state_load(const char *dir, struct state *ret, char **ret_cause)
 		return 0;
 	}
 	if (r < 0)
-		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", path, strerror(-r));
 	o = json_tokener_parse(text);
 	if (!o || !json_object_is_type(o, json_type_object))
-		return fail(ret_cause, -EBADMSG, "%s: not a state document", path);
+		return strutil_cause(ret_cause, -EBADMSG, "%s: not a state document", path);
 	r = load_json(o, &s);
 	if (r < 0) {
 		state_done(&s);
-		return r == -ENOMEM ? r : fail(ret_cause, r, "%s: damaged", path);
+		return r == -ENOMEM ? r : strutil_cause(ret_cause, r, "%s: damaged", path);
 	}
 	*ret = s;
 	return 0;
@@ -223,7 +209,7 @@ int state_save(const char *dir, const struct state *s, char **ret_cause)
 		return -ENOMEM;
 	r = fileio_write_atomic(path, text, strlen(text), 0644, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", path, strerror(-r));
 	return 0;
 }
 
@@ -235,10 +221,10 @@ static int wipe_secrets(const char *secrets, char **ret_cause)
 	int r = 0;
 
 	if (!d)
-		return fail(ret_cause, -errno, "%s: %s", secrets, strerror(errno));
+		return strutil_cause(ret_cause, -errno, "%s: %s", secrets, strerror(errno));
 	while ((e = readdir(d)))
 		if (e->d_name[0] != '.' && unlinkat(dirfd(d), e->d_name, 0) < 0 && r == 0)
-			r = fail(ret_cause, -errno, "%s/%s: %s", secrets, e->d_name, strerror(errno));
+			r = strutil_cause(ret_cause, -errno, "%s/%s: %s", secrets, e->d_name, strerror(errno));
 	/* The temporary files of an interrupted write start with a dot. */
 	rewinddir(d);
 	while ((e = readdir(d)))
@@ -274,14 +260,14 @@ static int secrets_dir(const char *dir, const char *droplet_id, char **ret, char
 		return r;
 	r = read_small(owner_path, &owner);
 	if (r < 0 && r != -ENOENT && r != -EBADMSG)
-		return fail(ret_cause, r, "%s: %s", owner_path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", owner_path, strerror(-r));
 	if (!owner || strcmp(owner, droplet_id) != 0) {
 		r = wipe_secrets(secrets, ret_cause);
 		if (r < 0)
 			return r;
 		r = fileio_write_atomic(owner_path, droplet_id, strlen(droplet_id), 0600, (uid_t)-1, (gid_t)-1);
 		if (r < 0)
-			return fail(ret_cause, r, "%s: %s", owner_path, strerror(-r));
+			return strutil_cause(ret_cause, r, "%s: %s", owner_path, strerror(-r));
 	}
 	*ret = TAKE_PTR(secrets);
 	return 0;
@@ -305,14 +291,14 @@ int state_secret(const char *dir, const char *droplet_id, const char *name,
 		return 0;
 	}
 	if (r < 0 && r != -ENOENT && r != -EBADMSG)
-		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", path, strerror(-r));
 	erase_and_freep(&value);
 	r = make(&value);
 	if (r < 0)
-		return fail(ret_cause, r, "cannot make the %s: %s", name, strerror(-r));
+		return strutil_cause(ret_cause, r, "cannot make the %s: %s", name, strerror(-r));
 	r = fileio_write_atomic(path, value, strlen(value), 0600, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", path, strerror(-r));
 	*ret = TAKE_PTR(value);
 	return 0;
 }
@@ -333,7 +319,7 @@ int state_secret_put(const char *dir, const char *droplet_id, const char *name, 
 		return 0;
 	r = fileio_write_atomic(path, value, strlen(value), 0600, (uid_t)-1, (gid_t)-1);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: %s", path, strerror(-r));
+		return strutil_cause(ret_cause, r, "%s: %s", path, strerror(-r));
 	return 1;
 }
 

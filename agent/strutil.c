@@ -1,6 +1,8 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -122,4 +124,17 @@ bool strutil_is_printable_ascii(const char *s)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
+}
+
+int strutil_cause(char **ret_cause, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!ret_cause)
+		return r;
+	va_start(ap, fmt);
+	if (vasprintf(ret_cause, fmt, ap) < 0)
+		*ret_cause = NULL;
+	va_end(ap);
+	return r;
 }

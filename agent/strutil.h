@@ -28,4 +28,8 @@ int strutil_index(const char *s, const char *const *list);
 /* True when every byte of s is in [0x20, 0x7e]. */
 bool strutil_is_printable_ascii(const char *s);
 
+/* Set *ret_cause (when ret_cause is not NULL) to a malloc'd message (NULL when out of
+ * memory) and return r: the one way library code reports why it failed. */
+int strutil_cause(char **ret_cause, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -24,6 +24,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
 
@@ -48,28 +49,13 @@ static const struct {
 	[SYSTEMD_STOP] = { "StopUnit", "stop", false },
 };
 
-static int fail(char **ret_cause, int r, const char *fmt, ...) _printf_(3, 4);
-
-static int fail(char **ret_cause, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ret_cause) {
-		va_start(ap, fmt);
-		if (vasprintf(ret_cause, fmt, ap) < 0)
-			*ret_cause = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 /* "<what>: <error name>: <error message>", or strerror when the bus set no error. */
 static int bus_fail(char **ret_cause, int r, const sd_bus_error *e, const char *what)
 {
 	if (sd_bus_error_is_set(e))
-		return fail(ret_cause, r, "%s: %s: %s", what, e->name,
+		return strutil_cause(ret_cause, r, "%s: %s: %s", what, e->name,
 			    e->message ? e->message : "(no message)");
-	return fail(ret_cause, r, "%s: %s", what, strerror(-r));
+	return strutil_cause(ret_cause, r, "%s: %s", what, strerror(-r));
 }
 
 int systemd_open(sd_bus **ret, char **ret_cause)
@@ -79,7 +65,7 @@ int systemd_open(sd_bus **ret, char **ret_cause)
 
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
-		return fail(ret_cause, r, "cannot connect to the system bus: %s", strerror(-r));
+		return strutil_cause(ret_cause, r, "cannot connect to the system bus: %s", strerror(-r));
 	*ret = TAKE_PTR(bus);
 	return 0;
 }
@@ -126,7 +112,7 @@ static int unit_files_one(sd_bus *bus, bool enable, const char *unit, char **ret
 	int r;
 
 	if (asprintf(&what, "%s %s", enable ? "enable" : "disable", unit) < 0)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
 					   enable ? "EnableUnitFiles" : "DisableUnitFiles");
 	if (r >= 0)
@@ -144,12 +130,12 @@ static int unit_files_one(sd_bus *bus, bool enable, const char *unit, char **ret
 	if (r >= 0)
 		r = read_changes(reply);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: the manager's answer cannot be read: %s", what,
+		return strutil_cause(ret_cause, r, "%s: the manager's answer cannot be read: %s", what,
 			    strerror(-r));
 	/* The number of symlinks the unit asks for, whether or not they existed already:
 	 * none means there is nothing in [Install] to enable it with. */
 	if (!carries_install_info)
-		return fail(ret_cause, -EOPNOTSUPP,
+		return strutil_cause(ret_cause, -EOPNOTSUPP,
 			    "%s: the unit has no installation config in its [Install] section "
 			    "(WantedBy=, RequiredBy=, Alias=, Also=): it cannot be enabled",
 			    what);
@@ -272,12 +258,12 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 	int r;
 
 	if ((unsigned)action >= ELEMENTSOF(actions) || !unit || !*unit)
-		return fail(ret_cause, -EINVAL, "no unit or no action");
+		return strutil_cause(ret_cause, -EINVAL, "no unit or no action");
 	if (asprintf(&what, "%s %s", actions[action].verb, unit) < 0)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 
 	if (actions[action].waits_for_ordering && ordered_after_self(bus, unit, &self) > 0)
-		return fail(ret_cause, -EDEADLK,
+		return strutil_cause(ret_cause, -EDEADLK,
 			    "%s: the unit is ordered after %s, which runs this: its job cannot "
 			    "finish while we wait for it",
 			    what, self);
@@ -298,11 +284,11 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 		return bus_fail(ret_cause, r, &e, what);
 	r = sd_bus_message_read(reply, "o", &path);
 	if (r < 0)
-		return fail(ret_cause, r, "%s: the manager's answer cannot be read: %s", what,
+		return strutil_cause(ret_cause, r, "%s: the manager's answer cannot be read: %s", what,
 			    strerror(-r));
 	job = strdup(path);
 	if (!job)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	/* Signals that came while we waited for the answer are queued, not yet
 	 * dispatched: the match sees them below, now that it knows the job. */
 	w.path = job;
@@ -315,21 +301,21 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 
 		r = sd_bus_process(bus, NULL);
 		if (r < 0)
-			return fail(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
+			return strutil_cause(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
 		if (r > 0)
 			continue;
 		now = now_usec();
 		if (now >= deadline)
-			return fail(ret_cause, -ETIMEDOUT, "%s: job %s did not finish within %" PRIu64 " ms",
+			return strutil_cause(ret_cause, -ETIMEDOUT, "%s: job %s did not finish within %" PRIu64 " ms",
 				    what, job, timeout_ms);
 		r = sd_bus_wait(bus, deadline - now);
 		if (r < 0 && r != -EINTR)
-			return fail(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
+			return strutil_cause(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
 	}
 	if (w.error)
-		return fail(ret_cause, w.error, "%s: %s", what, strerror(-w.error));
+		return strutil_cause(ret_cause, w.error, "%s: %s", what, strerror(-w.error));
 	if (strcmp(w.result, "done") != 0)
-		return fail(ret_cause, -EIO, "unit %s: %s job result '%s'", unit, actions[action].verb,
+		return strutil_cause(ret_cause, -EIO, "unit %s: %s job result '%s'", unit, actions[action].verb,
 			    w.result);
 	return 0;
 }
@@ -341,9 +327,9 @@ int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_c
 	int r;
 
 	if (!unit || !*unit)
-		return fail(ret_cause, -EINVAL, "no unit");
+		return strutil_cause(ret_cause, -EINVAL, "no unit");
 	if (asprintf(&what, "state of %s", unit) < 0)
-		return fail(ret_cause, -ENOMEM, "out of memory");
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	r = unit_path(bus, unit, &path, &e);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
