@@ -14,6 +14,7 @@
 #include "doagent.h"
 #include "fileio.h"
 #include "strv.h"
+#include "strutil.h"
 
 /* uid/gid of a user and group name, from the root's own /etc/passwd and /etc/group
  * under --root, from the system's otherwise. */
@@ -69,8 +70,7 @@ static int write_files(struct boot *b, char **ret_cause)
 			return -ENOMEM;
 		r = lookup_ids(b, f->owner, f->group, &uid, &gid);
 		if (r < 0) {
-			if (asprintf(ret_cause, "%s: no user %s or group %s on this system", f->path, f->owner, f->group) < 0)
-				*ret_cause = NULL;
+			strutil_cause(ret_cause, 0, "%s: no user %s or group %s on this system", f->path, f->owner, f->group);
 			return r;
 		}
 		slash = strrchr(path, '/');
@@ -82,15 +82,13 @@ static int write_files(struct boot *b, char **ret_cause)
 		if (r >= 0)
 			r = fileio_write_atomic(path, f->content, f->len, f->mode, uid, gid);
 		if (r < 0) {
-			if (asprintf(ret_cause, "%s: %s", path, strerror(-r)) < 0)
-				*ret_cause = NULL;
+			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
 			return r;
 		}
 		n_written++;
 	}
 	b->changed = n_written > 0;
-	if (asprintf(ret_cause, "%zu of %zu files written", n_written, b->plan->n_files) < 0)
-		*ret_cause = NULL;
+	strutil_cause(ret_cause, 0, "%zu of %zu files written", n_written, b->plan->n_files);
 	return 0;
 }
 
@@ -126,8 +124,7 @@ static int run(struct boot *b, char **ret_cause)
 		return r == -EBADMSG ? DOAGENT_EXIT_DATAERR : DOAGENT_EXIT_FAILURE;
 	if (b->configured) {
 		/* Nothing to render for a droplet that is configured: keep its files. */
-		if (asprintf(ret_cause, "configured already; files left as they are") < 0)
-			*ret_cause = NULL;
+		strutil_cause(ret_cause, 0, "configured already; files left as they are");
 		return 0;
 	}
 	r = write_files(b, ret_cause);

@@ -12,6 +12,7 @@
 #include "fw.h"
 #include "paths.h"
 #include "systemd.h"
+#include "strutil.h"
 
 static const struct plan_file *find_file(const struct plan *p, const char *path)
 {
@@ -55,11 +56,10 @@ static int run(struct boot *b, char **ret_cause)
 		if (systemd_reload(b->bus, ret_cause) < 0 || systemd_enable(b->bus, persist, ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
 	}
-	if (asprintf(ret_cause, "%s: %s", fw->name,
+	strutil_cause(ret_cause, 0, "%s: %s", fw->name,
 		     fw == &fw_nftables ? "table inet doagent loaded, and at every boot"
 		     : fw == &fw_ufw    ? "doagent's rules applied"
-					: "left as it is") < 0)
-		*ret_cause = NULL;
+					: "left as it is");
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "paths.h"
 #include "process.h"
 #include "resp.h"
+#include "strutil.h"
 
 #define REDIS_CLI "/usr/bin/redis-cli"
 
@@ -33,15 +34,13 @@ static int ping_tls(struct boot *b, char **ret_cause)
 	r = process_run(argv, envp, 10000, &status, &out);
 	explicit_bzero(env_auth, strlen(env_auth));
 	if (r < 0) {
-		if (asprintf(ret_cause, "%s: %s", REDIS_CLI, strerror(-r)) < 0)
-			*ret_cause = NULL;
+		strutil_cause(ret_cause, 0, "%s: %s", REDIS_CLI, strerror(-r));
 		return r;
 	}
 	if (status != 0 || strcmp(out, "PONG\n") != 0) {
 		/* redis-cli's answer never holds the password: it is not on its command line. */
 		out[strcspn(out, "\n")] = '\0';
-		if (asprintf(ret_cause, "PING through TLS on 127.0.0.1:%s: %s", port, out[0] ? out : "no answer") < 0)
-			*ret_cause = NULL;
+		strutil_cause(ret_cause, 0, "PING through TLS on 127.0.0.1:%s: %s", port, out[0] ? out : "no answer");
 		return -EIO;
 	}
 	return 0;
@@ -75,9 +74,8 @@ static int run(struct boot *b, char **ret_cause)
 		if (r < 0)
 			return DOAGENT_EXIT_FAILURE;
 	}
-	if (asprintf(ret_cause, "Redis answers PING on 127.0.0.1:%u%s", b->config.redis_port,
-		     b->config.tls_enabled ? ", and through TLS" : "") < 0)
-		*ret_cause = NULL;
+	strutil_cause(ret_cause, 0, "Redis answers PING on 127.0.0.1:%u%s", b->config.redis_port,
+		     b->config.tls_enabled ? ", and through TLS" : "");
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "boot.h"
 #include "doagent.h"
 #include "secret.h"
+#include "strutil.h"
 
 static int run(struct boot *b, char **ret_cause)
 {
@@ -22,8 +23,7 @@ static int run(struct boot *b, char **ret_cause)
 	if (r < 0)
 		return DOAGENT_EXIT_FAILURE;
 	b->password_generated = true;
-	if (asprintf(ret_cause, "the password is kept in %s/secrets", b->state_dir) < 0)
-		*ret_cause = NULL;
+	strutil_cause(ret_cause, 0, "the password is kept in %s/secrets", b->state_dir);
 	return 0;
 }
 

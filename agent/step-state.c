@@ -7,6 +7,7 @@
 
 #include "boot.h"
 #include "doagent.h"
+#include "strutil.h"
 
 static int run(struct boot *b, char **ret_cause)
 {
@@ -20,13 +21,12 @@ static int run(struct boot *b, char **ret_cause)
 		return DOAGENT_EXIT_FAILURE;
 	b->configured = !b->opt->force && b->prev.configured &&
 			strcmp(b->prev.configured, b->md->droplet_id) == 0;
-	if (asprintf(ret_cause, "%s",
+	strutil_cause(ret_cause, 0, "%s",
 		     b->configured ? "this droplet is configured already: nothing to render"
 		     : b->opt->force && b->prev.configured && strcmp(b->prev.configured, b->md->droplet_id) == 0
 			     ? "--force: configuring this droplet again"
 		     : b->prev.configured ? "a new droplet (a snapshot of another): configuring it"
-					  : "a new droplet: configuring it") < 0)
-		*ret_cause = NULL;
+					  : "a new droplet: configuring it");
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "paths.h"
 #include "tls.h"
+#include "strutil.h"
 
 #define CERT_MAX (256 * 1024)
 
@@ -43,8 +44,7 @@ static int write_cert(struct boot *b, const char *pem, char **ret_cause)
 	if (r >= 0)
 		r = fileio_write_atomic(path, pem, strlen(pem), 0644, (uid_t)-1, (gid_t)-1);
 	if (r < 0) {
-		if (asprintf(ret_cause, "%s: %s", path, strerror(-r)) < 0)
-			*ret_cause = NULL;
+		strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
 		return r;
 	}
 	return 1;
@@ -92,10 +92,9 @@ static int run(struct boot *b, char **ret_cause)
 	if (r < 0)
 		return DOAGENT_EXIT_FAILURE;
 	b->tls_cert = TAKE_PTR(cert);
-	if (asprintf(ret_cause, "%s certificate %s, SHA-256 %s",
+	strutil_cause(ret_cause, 0, "%s certificate %s, SHA-256 %s",
 		     b->config.tls_certificate ? "the user data's" : "a self-signed",
-		     written ? "written" : "kept", b->tls_fingerprint) < 0)
-		*ret_cause = NULL;
+		     written ? "written" : "kept", b->tls_fingerprint);
 	return 0;
 }
 

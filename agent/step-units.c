@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "paths.h"
 #include "systemd.h"
+#include "strutil.h"
 
 #define JOB_TIMEOUT_MS (90 * 1000)
 
@@ -31,8 +32,7 @@ static int run(struct boot *b, char **ret_cause)
 		r = fileio_write_atomic(PATH_CONFIGURED_FLAG, b->md->droplet_id, strlen(b->md->droplet_id), 0644,
 					(uid_t)-1, (gid_t)-1);
 	if (r < 0) {
-		if (asprintf(ret_cause, "%s: %s", PATH_CONFIGURED_FLAG, strerror(-r)) < 0)
-			*ret_cause = NULL;
+		strutil_cause(ret_cause, 0, "%s: %s", PATH_CONFIGURED_FLAG, strerror(-r));
 		return DOAGENT_EXIT_FAILURE;
 	}
 	if (!b->bus && systemd_open(&b->bus, ret_cause) < 0)
@@ -48,14 +48,12 @@ static int run(struct boot *b, char **ret_cause)
 		if (systemd_active_state(b->bus, units[i], &state, ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
 		if (strcmp(state, "active") != 0) {
-			if (asprintf(ret_cause, "%s is %s after its start job", units[i], state) < 0)
-				*ret_cause = NULL;
+			strutil_cause(ret_cause, 0, "%s is %s after its start job", units[i], state);
 			return DOAGENT_EXIT_FAILURE;
 		}
 	}
-	if (asprintf(ret_cause, "%s %s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS) < 0)
-		*ret_cause = NULL;
+	strutil_cause(ret_cause, 0, "%s %s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "tls.h"
+#include "strutil.h"
 
 static int read_user_data(struct boot *b, char **ret, size_t *ret_len, char **ret_cause)
 {
@@ -74,8 +75,7 @@ static int run(struct boot *b, char **ret_cause)
 		log_step(LOG_ERR, "userdata", b->md->droplet_id, 0, "user data: %s", *ret_cause ? *ret_cause : "bad TLS pair");
 		return DOAGENT_EXIT_DATAERR;
 	}
-	if (asprintf(ret_cause, "%s", b->report.kind == USERDATA_DOAGENT ? "valid" : "not doagent's: the defaults apply") < 0)
-		*ret_cause = NULL;
+	strutil_cause(ret_cause, 0, "%s", b->report.kind == USERDATA_DOAGENT ? "valid" : "not doagent's: the defaults apply");
 	return 0;
 }
 
