@@ -282,7 +282,7 @@ static void print_json(json_object *o)
 
 /* Parse the user data into c; print its diagnostics. Returns 0, or an exit status. */
 static int read_config(const struct options *o, const struct metadata *md, struct config *c,
-		       struct userdata_report *rep)
+		       struct userdata_report *rep, char **ret_tls_error)
 {
 	_cleanup_erase_ char *data = NULL;
 	size_t len, i;
@@ -316,7 +316,10 @@ static int read_config(const struct options *o, const struct metadata *md, struc
 
 		/* The user data's own certificate and key must be a usable pair. */
 		if (tls_check_config(c, &cause) < 0) {
-			log_error("user data: %s; nothing was rendered", cause ? cause : "bad TLS certificate or key");
+			if (!(o->json && o->check))
+				log_error("user data: %s; nothing was rendered", cause ? cause : "bad TLS certificate or key");
+			if (ret_tls_error)
+				*ret_tls_error = TAKE_PTR(cause);
 			return DOAGENT_EXIT_DATAERR;
 		}
 	}
@@ -326,16 +329,30 @@ static int read_config(const struct options *o, const struct metadata *md, struc
 static int run_check(const struct options *o)
 {
 	_cleanup_metadata_ struct metadata *md = NULL;
+	_cleanup_free_ char *tls_error = NULL;
 	struct userdata_report rep = { 0 };
 	struct config c = { 0 };
 	int r;
 
 	if (!o->user_data && (r = load_metadata(o, &md)) != 0)
 		return r;
-	r = read_config(o, md, &c, &rep);
+	r = read_config(o, md, &c, &rep, &tls_error);
 	if (o->json) {
 		_cleanup_json_ json_object *j = report_to_json(&rep, r == 0);
+		json_object *diags;
 
+		/* The pair check comes after the key-by-key one: add its error too. */
+		if (j && tls_error && json_object_object_get_ex(j, "diagnostics", &diags)) {
+			json_object *d = json_object_new_object();
+
+			json_object_array_add(diags, d);
+			json_object_object_add(d, "severity", json_object_new_string("error"));
+			json_object_object_add(d, "line", json_object_new_int((int)c.line[CONFIG_TLS_CERTIFICATE]));
+			json_object_object_add(d, "section", json_object_new_string("tls"));
+			json_object_object_add(d, "key", json_object_new_string("certificate"));
+			json_object_object_add(d, "message", json_object_new_string(tls_error));
+			json_object_object_add(d, "text", json_object_new_string(tls_error));
+		}
 		if (j)
 			print_json(j);
 	} else if (r == 0)
@@ -389,7 +406,7 @@ static int run_dry_run(const struct options *o)
 	r = load_metadata(o, &md);
 	if (r != 0)
 		return r;
-	r = read_config(o, md, &c, &rep);
+	r = read_config(o, md, &c, &rep, NULL);
 	for (i = 0; r == 0 && i < rep.n_diags; i++) {
 		_cleanup_free_ char *text = userdata_diag_format(&rep, &rep.diags[i]);
 

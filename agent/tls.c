@@ -571,7 +571,7 @@ int tls_check_config(const struct config *c, char **ret_cause)
 		return 0;
 	r = tls_check_pair(c->tls_certificate, c->tls_key, &cause);
 	if (r < 0 && ret_cause &&
-	    asprintf(ret_cause, "line %u: [tls] certificate: %s", c->line[CONFIG_TLS_CERTIFICATE],
+	    asprintf(ret_cause, "line %u: [tls] %s", c->line[CONFIG_TLS_CERTIFICATE],
 		     cause ? cause : "not a usable certificate and key") < 0)
 		*ret_cause = NULL;
 	return r;

@@ -128,8 +128,11 @@ for case in "valid-cert other-key:does not belong" "expired-cert expired-key:exp
 	mkdir -p "$fresh/etc" && cp "$root/etc/passwd" "$root/etc/group" "$fresh/etc/"
 	doc "$TMP/md-bad.json" 7100
 	run_agent --check --user-data "$TMP/bad.ini"
-	check; [ "$status" -eq 65 ] && grep -q "line 3: \[tls\] certificate" "$TMP/err" && grep -qi -- "$word" "$TMP/err" ||
+	check; [ "$status" -eq 65 ] && grep -q "line 3: \[tls\] " "$TMP/err" && grep -qi -- "$word" "$TMP/err" ||
 		fail "$pair: --check exit $status: $(cat "$TMP/err")"
+	run_agent --check --json --user-data "$TMP/bad.ini"
+	check; [ "$status" -eq 65 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["valid"] is False and any(x["severity"] == "error" for x in d["diagnostics"])' "$TMP/out" ||
+		fail "$pair: --check --json: exit $status: $(cat "$TMP/out")"
 	run_agent --root "$fresh" --metadata "$TMP/md-bad.json" --user-data "$TMP/bad.ini" --templates "$TEMPLATES"
 	check; [ "$status" -eq 65 ] || fail "$pair: first boot exit $status, expected 65"
 	check; [ -z "$(find "$fresh" -type f ! -path '*/etc/passwd' ! -path '*/etc/group' ! -name state.json ! -name doagent)" ] ||
