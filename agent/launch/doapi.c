@@ -1,0 +1,784 @@
+/* The DigitalOcean API client: see doapi.h for the rules and the errors. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "backoff.h"
+#include "buf.h"
+#include "doapi.h"
+#include "http.h"
+#include "macro.h"
+#include "strutil.h"
+#include "strv.h"
+
+#define ID_MAX 20
+#define QUOTE_MAX 80
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct doapi_droplet *, doapi_droplet_free)
+
+static void responsep(struct http_response *r)
+{
+	http_response_done(r);
+}
+
+struct doapi *doapi_new(const char *base_url, const char *token)
+{
+	struct doapi *api = calloc(1, sizeof *api);
+	char *url;
+	size_t len;
+
+	if (!api)
+		return NULL;
+	url = strdup(base_url ? base_url : DOAPI_DEFAULT_URL);
+	api->token = strdup(token ? token : "");
+	if (!url || !api->token) {
+		free(url);
+		doapi_free(api);
+		return NULL;
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	api->base_url = url;
+	api->deadline_ms = 60000;
+	api->backoff_initial_ms = 500;
+	api->backoff_max_ms = 8000;
+	api->timeout_ms = 30000;
+	api->max_pages = 50;
+	return api;
+}
+
+void doapi_free(struct doapi *api)
+{
+	if (!api)
+		return;
+	erase_and_freep(&api->token);
+	free((char *)api->base_url);
+	free(api);
+}
+
+void doapi_droplet_free(struct doapi_droplet *d)
+{
+	if (!d)
+		return;
+	free(d->id);
+	free(d->name);
+	free(d->status);
+	free(d->public_ipv4);
+	free(d->private_ipv4);
+	free(d->public_ipv6);
+	strv_free(d->tags);
+	free(d);
+}
+
+void doapi_droplets_free(struct doapi_droplet **l, size_t n)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < n; i++)
+		doapi_droplet_free(l[i]);
+	free(l);
+}
+
+/* A URL-escaped copy (malloc'd), NULL on ENOMEM. */
+static char *escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *copy;
+
+	if (!e)
+		return NULL;
+	copy = strdup(e);
+	curl_free(e);
+	return copy;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!s || !*s || strlen(s) > ID_MAX)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Milliseconds to wait as the response asks: Retry-After (seconds) and, when
+ * RateLimit-Remaining is 0, until RateLimit-Reset; remembers the latter for the
+ * next request. 0 when it asks nothing. */
+static uint64_t response_delay_ms(struct doapi *api, const struct http_response *r)
+{
+	unsigned long long v;
+	uint64_t delay = 0;
+
+	if (r->retry_after && strutil_parse_u64(r->retry_after, 0, 3600, &v) == 0)
+		delay = v * 1000;
+	if (r->ratelimit_remaining && strcmp(r->ratelimit_remaining, "0") == 0 &&
+	    r->ratelimit_reset &&
+	    strutil_parse_u64(r->ratelimit_reset, 0, 1ULL << 40, &v) == 0) {
+		int64_t reset = (int64_t)v * 1000, now = wall_ms();
+
+		if (reset > api->not_before_ms)
+			api->not_before_ms = reset;
+		if (reset > now && (uint64_t)(reset - now) > delay)
+			delay = (uint64_t)(reset - now);
+	}
+	return delay;
+}
+
+/* Waits out a rate limit seen before, at most cap_ms. */
+static void wait_rate_limit(struct doapi *api, uint64_t cap_ms)
+{
+	int64_t now = wall_ms();
+	uint64_t wait;
+
+	if (api->not_before_ms <= now)
+		return;
+	wait = (uint64_t)(api->not_before_ms - now);
+	sleep_ms(wait < cap_ms ? wait : cap_ms);
+}
+
+/* One HTTP request with the token; counts it. */
+static int send_once(struct doapi *api, const char *method, const char *url, const char *body,
+		     struct http_response *ret, char **ret_cause)
+{
+	_cleanup_erase_ char *auth = NULL;
+	const char *headers[4] = { "Accept: application/json", NULL, NULL, NULL };
+	struct http_request req = {
+		.method = method,
+		.url = url,
+		.headers = headers,
+		.body = body,
+		.body_len = body ? strlen(body) : 0,
+		.timeout_ms = api->timeout_ms,
+		.max_body = 8u << 20,
+	};
+
+	if (asprintf(&auth, "Authorization: Bearer %s", api->token) < 0) {
+		auth = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	headers[1] = auth;
+	if (body)
+		headers[2] = "Content-Type: application/json";
+	api->requests++;
+	return http_request(&req, ret, ret_cause);
+}
+
+/* The error body, said in a cause: DigitalOcean's {"id", "message"} or its size. */
+static char *describe_status(const struct http_response *r)
+{
+	_cleanup_json_ json_object *o = NULL;
+	_cleanup_free_ char *msg = NULL, *rid = NULL;
+	json_object *id, *message;
+	char *s = NULL;
+	int n;
+
+	if (r->len == strlen(r->body))
+		o = json_tokener_parse(r->body);
+	if (r->request_id)
+		rid = strutil_quote(r->request_id, QUOTE_MAX);
+	if (o && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "id", &id) && json_object_is_type(id, json_type_string) &&
+	    json_object_object_get_ex(o, "message", &message) &&
+	    json_object_is_type(message, json_type_string)) {
+		_cleanup_free_ char *qid = strutil_quote(json_object_get_string(id), QUOTE_MAX);
+
+		msg = strutil_quote(json_object_get_string(message), QUOTE_MAX);
+		n = asprintf(&s, "HTTP %ld %s: %s%s%s%s", r->status, qid ? qid : "?",
+			     msg ? msg : "?", rid ? " (request id " : "", rid ? rid : "",
+			     rid ? ")" : "");
+	} else if (o) {
+		n = asprintf(&s, "HTTP %ld with an unexpected JSON body (%zu bytes)%s%s%s",
+			     r->status, r->len, rid ? " (request id " : "", rid ? rid : "",
+			     rid ? ")" : "");
+	} else {
+		n = asprintf(&s, "HTTP %ld with a non-JSON body (%zu bytes)%s%s%s", r->status,
+			     r->len, rid ? " (request id " : "", rid ? rid : "", rid ? ")" : "");
+	}
+	return n < 0 ? NULL : s;
+}
+
+static int status_error(const struct http_response *r, const char *what, char **ret_cause)
+{
+	_cleanup_free_ char *d = describe_status(r);
+	int e;
+
+	if (r->status == 404)
+		e = -ENOENT;
+	else if (r->status == 401 || r->status == 403)
+		e = -EACCES;
+	else if (r->status == 429)
+		e = -ETIMEDOUT;
+	else if (r->status >= 400 && r->status < 500)
+		e = -EINVAL;
+	else if (r->status >= 500)
+		e = -EAGAIN;
+	else
+		e = -EBADMSG;
+	return strutil_cause(ret_cause, e, "%s: %s", what, d ? d : "out of memory");
+}
+
+static bool retriable(long status)
+{
+	return status == 429 || status >= 500;
+}
+
+/*
+ * GET or DELETE url, retried on 429, 5xx and transport errors until the deadline.
+ * Returns 0 with any other answer in *ret, or -ETIMEDOUT / -ENOMEM.
+ */
+static int send_retried(struct doapi *api, const char *method, const char *url,
+			const char *what, struct http_response *ret, char **ret_cause)
+{
+	struct backoff b;
+
+	backoff_init(&b, api->backoff_initial_ms, api->backoff_max_ms, api->deadline_ms);
+	for (;;) {
+		struct http_response r = {};
+		_cleanup_free_ char *cause = NULL;
+		uint64_t hint = 0;
+		int k;
+
+		wait_rate_limit(api, backoff_remaining_ms(&b));
+		k = send_once(api, method, url, NULL, &r, &cause);
+		if (k == -ENOMEM || k == -EINVAL)
+			return strutil_cause(ret_cause, k, "%s: %s", what, cause ? cause : "?");
+		if (k == 0) {
+			hint = response_delay_ms(api, &r);
+			if (!retriable(r.status)) {
+				*ret = r;
+				return 0;
+			}
+			free(cause);
+			cause = describe_status(&r);
+			http_response_done(&r);
+		}
+		if (!backoff_wait(&b, hint))
+			return strutil_cause(ret_cause, -ETIMEDOUT,
+					     "%s: still failing after %u retries: %s", what,
+					     b.attempts, cause ? cause : "out of memory");
+	}
+}
+
+/* POST once. Any failure that may have come after the server acted is -EAGAIN. */
+static int send_post(struct doapi *api, const char *url, const char *body, const char *what,
+		     struct http_response *ret, char **ret_cause)
+{
+	_cleanup_free_ char *cause = NULL;
+	int k;
+
+	wait_rate_limit(api, api->deadline_ms);
+	k = send_once(api, "POST", url, body, ret, &cause);
+	if (k == -ENOMEM || k == -EINVAL || k == -ECONNREFUSED)
+		/* Refused: nothing was sent, but the caller may list anyway. */
+		return strutil_cause(ret_cause, k == -ECONNREFUSED ? -EAGAIN : k,
+				     "%s: %s%s", what, cause ? cause : "?",
+				     k == -ECONNREFUSED ? " (nothing was made)" : "");
+	if (k < 0)
+		return strutil_cause(ret_cause, -EAGAIN,
+				     "%s: ambiguous: it may exist: %s", what, cause ? cause : "?");
+	(void)response_delay_ms(api, ret);
+	return 0;
+}
+
+static int parse_body(const struct http_response *r, const char *what, json_object **ret,
+		      char **ret_cause)
+{
+	json_object *o = NULL;
+
+	if (r->len == strlen(r->body))
+		o = json_tokener_parse(r->body);
+	if (!o)
+		return strutil_cause(ret_cause, -EBADMSG,
+				     "%s: HTTP %ld with a non-JSON body (%zu bytes)", what,
+				     r->status, r->len);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return strutil_cause(ret_cause, -EBADMSG, "%s: the answer is not a JSON object",
+				     what);
+	}
+	*ret = o;
+	return 0;
+}
+
+/* Field name of o, of type t; absent or JSON null is allowed only when optional. */
+static int get_field(json_object *o, const char *name, json_type t, bool optional,
+		     const char *what, json_object **ret, char **ret_cause)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(o, name, &v) || !v) {
+		if (optional) {
+			*ret = NULL;
+			return 0;
+		}
+		return strutil_cause(ret_cause, -EBADMSG, "%s: no \"%s\" in the answer", what, name);
+	}
+	if (!json_object_is_type(v, t))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"%s\" is not a %s", what, name,
+				     json_type_to_name(t));
+	*ret = v;
+	return 0;
+}
+
+static int dup_string(json_object *o, const char *name, bool optional, const char *what,
+		      char **ret, char **ret_cause)
+{
+	json_object *v;
+	int k = get_field(o, name, json_type_string, optional, what, &v, ret_cause);
+
+	if (k < 0)
+		return k;
+	if (!v) {
+		*ret = NULL;
+		return 0;
+	}
+	*ret = strdup(json_object_get_string(v));
+	return *ret ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+}
+
+/* The first address of the given type in networks.<family>. */
+static int pick_address(json_object *networks, const char *family, const char *type,
+			const char *what, char **ret, char **ret_cause)
+{
+	json_object *arr;
+	int k = get_field(networks, family, json_type_array, true, what, &arr, ret_cause);
+
+	*ret = NULL;
+	if (k < 0 || !arr)
+		return k;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *n = json_object_array_get_idx(arr, i), *t, *ip;
+
+		if (!json_object_is_type(n, json_type_object))
+			return strutil_cause(ret_cause, -EBADMSG, "%s: networks.%s[%zu] is not an object",
+					     what, family, i);
+		if ((k = get_field(n, "type", json_type_string, false, what, &t, ret_cause)) < 0 ||
+		    (k = get_field(n, "ip_address", json_type_string, false, what, &ip, ret_cause)) < 0)
+			return k;
+		if (strcmp(json_object_get_string(t), type) == 0) {
+			*ret = strdup(json_object_get_string(ip));
+			return *ret ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+static int parse_droplet(json_object *o, const char *what, struct doapi_droplet **ret,
+			 char **ret_cause)
+{
+	_cleanup_(doapi_droplet_freep) struct doapi_droplet *d = NULL;
+	json_object *id, *networks, *tags;
+	int64_t n;
+	int k;
+
+	if (!json_object_is_type(o, json_type_object))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: a droplet is not an object", what);
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = get_field(o, "id", json_type_int, false, what, &id, ret_cause)) < 0)
+		return k;
+	n = json_object_get_int64(id);
+	if (n <= 0 || n == INT64_MAX)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"id\" is out of range", what);
+	if (asprintf(&d->id, "%" PRId64, n) < 0) {
+		d->id = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = dup_string(o, "name", false, what, &d->name, ret_cause)) < 0 ||
+	    (k = dup_string(o, "status", false, what, &d->status, ret_cause)) < 0)
+		return k;
+	if ((k = get_field(o, "networks", json_type_object, true, what, &networks, ret_cause)) < 0)
+		return k;
+	if (networks &&
+	    ((k = pick_address(networks, "v4", "public", what, &d->public_ipv4, ret_cause)) < 0 ||
+	     (k = pick_address(networks, "v4", "private", what, &d->private_ipv4, ret_cause)) < 0 ||
+	     (k = pick_address(networks, "v6", "public", what, &d->public_ipv6, ret_cause)) < 0))
+		return k;
+	if ((k = get_field(o, "tags", json_type_array, true, what, &tags, ret_cause)) < 0)
+		return k;
+	d->tags = calloc(1, sizeof(char *));
+	if (!d->tags)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
+		json_object *t = json_object_array_get_idx(tags, i);
+
+		if (!json_object_is_type(t, json_type_string))
+			return strutil_cause(ret_cause, -EBADMSG, "%s: tags[%zu] is not a string",
+					     what, i);
+		if (strv_extend(&d->tags, json_object_get_string(t)) < 0)
+			return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+static int build_url(struct doapi *api, char **ret, char **ret_cause, const char *fmt, ...)
+	_printf_(4, 5);
+static int build_url(struct doapi *api, char **ret, char **ret_cause, const char *fmt, ...)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	va_list ap;
+	int k;
+
+	if (buf_puts(&b, api->base_url) < 0)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	va_start(ap, fmt);
+	k = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (k < 0 || !(*ret = buf_steal(&b, NULL)))
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static json_object *string_array(const char *const *l, bool ids)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && l && l[i]; i++) {
+		json_object *v = ids && all_digits(l[i]) ?
+			json_object_new_int64(strtoll(l[i], NULL, 10)) :
+			json_object_new_string(l[i]);
+
+		if (!v || json_object_array_add(a, v) < 0) {
+			json_object_put(v);
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Adds key: v to o, taking v; false on ENOMEM (v freed). */
+static bool add(json_object *o, const char *key, json_object *v)
+{
+	if (!v)
+		return false;
+	if (json_object_object_add(o, key, v) < 0) {
+		json_object_put(v);
+		return false;
+	}
+	return true;
+}
+
+static bool add_string(json_object *o, const char *key, const char *s)
+{
+	return !s || add(o, key, json_object_new_string(s));
+}
+
+int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
+			 struct doapi_droplet **ret, char **ret_cause)
+{
+	static const char what[] = "creating the droplet";
+	_cleanup_json_ json_object *body = NULL, *answer = NULL;
+	_cleanup_(responsep) struct http_response r = {};
+	_cleanup_free_ char *url = NULL;
+	json_object *droplet;
+	bool ok;
+	int k;
+
+	if (!req->name || !req->size || !req->image)
+		return strutil_cause(ret_cause, -EINVAL, "%s: name, size and image are required",
+				     what);
+	body = json_object_new_object();
+	ok = body && add_string(body, "name", req->name) &&
+	     add_string(body, "region", req->region) && add_string(body, "size", req->size) &&
+	     add(body, "image", all_digits(req->image) ?
+				json_object_new_int64(strtoll(req->image, NULL, 10)) :
+				json_object_new_string(req->image)) &&
+	     add_string(body, "user_data", req->user_data) &&
+	     add(body, "ssh_keys", string_array(req->ssh_keys, true)) &&
+	     add(body, "tags", string_array(req->tags, false)) &&
+	     add_string(body, "vpc_uuid", req->vpc_uuid);
+	if (!ok)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = build_url(api, &url, ret_cause, "/v2/droplets")) < 0)
+		return k;
+	k = send_post(api, url, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		      what, &r, ret_cause);
+	if (k < 0)
+		return k;
+	if (r.status >= 500) {
+		_cleanup_free_ char *d = describe_status(&r);
+
+		return strutil_cause(ret_cause, -EAGAIN, "%s: ambiguous: the droplet may exist: %s",
+				     what, d ? d : "out of memory");
+	}
+	if (r.status != 202 && r.status != 200 && r.status != 201)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "droplet", json_type_object, false, what, &droplet,
+			   ret_cause)) < 0)
+		return k;
+	return parse_droplet(droplet, what, ret, ret_cause);
+}
+
+int doapi_droplet_get(struct doapi *api, const char *id, struct doapi_droplet **ret,
+		      char **ret_cause)
+{
+	_cleanup_json_ json_object *answer = NULL;
+	_cleanup_(responsep) struct http_response r = {};
+	_cleanup_free_ char *url = NULL, *what = NULL;
+	json_object *droplet;
+	int k;
+
+	if (!all_digits(id))
+		return strutil_cause(ret_cause, -EINVAL, "not a droplet id");
+	if (asprintf(&what, "getting droplet %s", id) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/droplets/%s", id)) < 0 ||
+	    (k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+		return k;
+	if (r.status != 200)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "droplet", json_type_object, false, what, &droplet,
+			   ret_cause)) < 0)
+		return k;
+	return parse_droplet(droplet, what, ret, ret_cause);
+}
+
+/* links.pages.next when present, a copy, checked to stay under base_url. */
+static int next_page(struct doapi *api, json_object *answer, const char *what, char **ret,
+		     char **ret_cause)
+{
+	json_object *links, *pages, *next;
+	size_t blen = strlen(api->base_url);
+	const char *s;
+	int k;
+
+	*ret = NULL;
+	if ((k = get_field(answer, "links", json_type_object, true, what, &links, ret_cause)) < 0 ||
+	    !links)
+		return k;
+	if ((k = get_field(links, "pages", json_type_object, true, what, &pages, ret_cause)) < 0 ||
+	    !pages)
+		return k;
+	if ((k = get_field(pages, "next", json_type_string, true, what, &next, ret_cause)) < 0 ||
+	    !next)
+		return k;
+	s = json_object_get_string(next);
+	if (strncmp(s, api->base_url, blen) != 0 || s[blen] != '/' ||
+	    !strutil_is_printable_ascii(s))
+		return strutil_cause(ret_cause, -EBADMSG,
+				     "%s: links.pages.next does not point under %s", what,
+				     api->base_url);
+	*ret = strdup(s);
+	return *ret ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+}
+
+int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_droplet ***ret,
+			  size_t *n, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL, *qtag = NULL;
+	struct doapi_droplet **list = NULL;
+	size_t count = 0;
+	unsigned pages = 0;
+	int k = 0;
+
+	if (asprintf(&what, "listing droplets tagged %s", tag) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	qtag = escape(tag);
+	if (!qtag)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = build_url(api, &url, ret_cause, "/v2/droplets?tag_name=%s&per_page=200", qtag)) < 0)
+		return k;
+	while (url) {
+		_cleanup_json_ json_object *answer = NULL;
+		_cleanup_(responsep) struct http_response r = {};
+		json_object *arr;
+		char *next;
+
+		if (++pages > api->max_pages) {
+			k = strutil_cause(ret_cause, -E2BIG, "%s: more than %u pages", what,
+					  api->max_pages);
+			goto fail;
+		}
+		if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+			goto fail;
+		if (r.status != 200) {
+			k = status_error(&r, what, ret_cause);
+			goto fail;
+		}
+		if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+		    (k = get_field(answer, "droplets", json_type_array, false, what, &arr,
+				   ret_cause)) < 0)
+			goto fail;
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			struct doapi_droplet **l = reallocarray(list, count + 1, sizeof *list);
+
+			if (!l) {
+				k = strutil_cause(ret_cause, -ENOMEM, "out of memory");
+				goto fail;
+			}
+			list = l;
+			if ((k = parse_droplet(json_object_array_get_idx(arr, i), what,
+					       &list[count], ret_cause)) < 0)
+				goto fail;
+			count++;
+		}
+		if ((k = next_page(api, answer, what, &next, ret_cause)) < 0)
+			goto fail;
+		free(url);
+		url = next;
+	}
+	*ret = list;
+	*n = count;
+	return 0;
+fail:
+	doapi_droplets_free(list, count);
+	return k;
+}
+
+static int delete_url(struct doapi *api, const char *url, const char *what, char **ret_cause)
+{
+	_cleanup_(responsep) struct http_response r = {};
+	int k = send_retried(api, "DELETE", url, what, &r, ret_cause);
+
+	if (k < 0)
+		return k;
+	if (r.status == 204 || r.status == 200 || r.status == 202 || r.status == 404)
+		return 0;
+	return status_error(&r, what, ret_cause);
+}
+
+int doapi_droplet_delete(struct doapi *api, const char *id, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL;
+	int k;
+
+	if (!all_digits(id))
+		return strutil_cause(ret_cause, -EINVAL, "not a droplet id");
+	if (asprintf(&what, "deleting droplet %s", id) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/droplets/%s", id)) < 0)
+		return k;
+	return delete_url(api, url, what, ret_cause);
+}
+
+static json_object *fw_rules(const struct doapi_fw_rule *rules, size_t n, const char *target)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		json_object *rule = json_object_new_object(), *t = json_object_new_object();
+		bool ok = rule && t && add_string(rule, "protocol", rules[i].protocol) &&
+			  add_string(rule, "ports", rules[i].ports) &&
+			  (!rules[i].addresses ||
+			   add(t, "addresses", string_array(rules[i].addresses, false))) &&
+			  (!rules[i].tags || add(t, "tags", string_array(rules[i].tags, false)));
+
+		if (ok) {
+			ok = add(rule, target, t);
+			t = NULL;
+		}
+		if (ok) {
+			ok = json_object_array_add(a, rule) == 0;
+			if (ok)
+				rule = NULL;
+		}
+		json_object_put(t);
+		json_object_put(rule);
+		if (!ok) {
+			json_object_put(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create *req,
+			  char **ret_id, char **ret_cause)
+{
+	static const char what[] = "creating the firewall";
+	_cleanup_json_ json_object *body = NULL, *answer = NULL;
+	_cleanup_(responsep) struct http_response r = {};
+	_cleanup_free_ char *url = NULL;
+	json_object *fw, *id;
+	bool ok;
+	int k;
+
+	if (!req->name)
+		return strutil_cause(ret_cause, -EINVAL, "%s: a name is required", what);
+	body = json_object_new_object();
+	ok = body && add_string(body, "name", req->name) &&
+	     add(body, "inbound_rules", fw_rules(req->inbound, req->n_inbound, "sources")) &&
+	     add(body, "outbound_rules", fw_rules(req->outbound, req->n_outbound, "destinations")) &&
+	     (!req->tags || add(body, "tags", string_array(req->tags, false))) &&
+	     (!req->droplet_ids || add(body, "droplet_ids", string_array(req->droplet_ids, true)));
+	if (!ok)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls")) < 0)
+		return k;
+	k = send_post(api, url, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		      what, &r, ret_cause);
+	if (k < 0)
+		return k;
+	if (r.status >= 500) {
+		_cleanup_free_ char *d = describe_status(&r);
+
+		return strutil_cause(ret_cause, -EAGAIN, "%s: ambiguous: it may exist: %s", what,
+				     d ? d : "out of memory");
+	}
+	if (r.status != 202 && r.status != 200 && r.status != 201)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "firewall", json_type_object, false, what, &fw, ret_cause)) < 0 ||
+	    (k = get_field(fw, "id", json_type_string, false, what, &id, ret_cause)) < 0)
+		return k;
+	if (!strutil_is_printable_ascii(json_object_get_string(id)) ||
+	    strchr(json_object_get_string(id), '/') || !*json_object_get_string(id))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"id\" is not a firewall id", what);
+	*ret_id = strdup(json_object_get_string(id));
+	return *ret_id ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+}
+
+int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL, *qid = NULL;
+	int k;
+
+	if (!id || !*id || strlen(id) > 64)
+		return strutil_cause(ret_cause, -EINVAL, "not a firewall id");
+	qid = escape(id);
+	if (!qid || asprintf(&what, "deleting firewall %s", qid) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls/%s", qid)) < 0)
+		return k;
+	return delete_url(api, url, what, ret_cause);
+}

@@ -1,0 +1,109 @@
+/*
+ * The DigitalOcean API client of doagent-launch: droplets and firewalls, over http.h.
+ *
+ * MUST rules:
+ * - The token goes only into the Authorization header, built per request and erased
+ *   after it; never into a URL, a cause or a log.
+ * - POST is never retried: an answer that may have come after the droplet was made
+ *   returns -EAGAIN, and the caller lists by its launch tag.
+ * - GET and DELETE are retried on 429, 5xx and transport errors under a deadline,
+ *   honouring Retry-After and RateLimit-Remaining 0 / RateLimit-Reset.
+ * - A next-page link is followed only when it starts with base_url.
+ *
+ * Errors (negative errno; *ret_cause set to a message, the caller frees it):
+ *   -EAGAIN     create: a transport error, timeout or 5xx; the droplet may exist
+ *   -ETIMEDOUT  GET/DELETE: still failing (429, 5xx, transport) at the deadline
+ *   -ENOENT     GET: 404
+ *   -EACCES     401 or 403 (a bad or under-scoped token)
+ *   -EINVAL     any other 4xx (the request was refused, e.g. 422)
+ *   -EBADMSG    a 2xx answer that is not JSON or not of the documented shape (the
+ *               field is named in the cause); also any other unexpected status
+ *   -E2BIG      list: more than max_pages pages
+ *   -ENOMEM
+ */
+#ifndef DOAGENT_DOAPI_H
+#define DOAGENT_DOAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOAPI_DEFAULT_URL "https://api.digitalocean.com"
+
+struct doapi {
+	const char *base_url;		/* a copy, no trailing slash */
+	char *token;			/* a copy, erased on free */
+	uint64_t deadline_ms;		/* retries of one GET/DELETE; default 60000 */
+	uint64_t backoff_initial_ms;	/* default 500 */
+	uint64_t backoff_max_ms;	/* default 8000 */
+	long timeout_ms;		/* one request; default 30000 */
+	unsigned max_pages;		/* pages of one list; default 50 */
+	unsigned long requests;		/* every HTTP request made (for benchmarks) */
+	int64_t not_before_ms;		/* wall-clock ms before which no request starts */
+};
+
+struct doapi_droplet {
+	char *id;			/* decimal digits */
+	char *name;
+	char *status;			/* "new", "active", "off", "archive" */
+	char *public_ipv4;		/* NULL when none (yet) */
+	char *private_ipv4;
+	char *public_ipv6;
+	char **tags;			/* NULL-terminated, never NULL */
+};
+
+struct doapi_create {
+	const char *name;		/* required */
+	const char *region;		/* NULL: any */
+	const char *size;		/* required */
+	const char *image;		/* required: all digits is an image id, else a slug */
+	const char *user_data;		/* NULL: none */
+	const char *const *ssh_keys;	/* all digits: an id, else a fingerprint; NULL: none */
+	const char *const *tags;	/* NULL: none */
+	const char *vpc_uuid;		/* NULL: the default VPC */
+};
+
+struct doapi_fw_rule {
+	const char *protocol;		/* "tcp", "udp", "icmp" */
+	const char *ports;		/* "6379", "8000-9000", "0" (all) */
+	const char *const *addresses;	/* sources (inbound) or destinations (outbound) */
+	const char *const *tags;
+};
+
+struct doapi_firewall_create {
+	const char *name;
+	const struct doapi_fw_rule *inbound;
+	size_t n_inbound;
+	const struct doapi_fw_rule *outbound;
+	size_t n_outbound;
+	const char *const *tags;	/* droplets with these tags get the firewall */
+	const char *const *droplet_ids;	/* decimal ids; NULL: none */
+};
+
+/* base_url NULL: DOAPI_DEFAULT_URL. Returns NULL on ENOMEM. */
+struct doapi *doapi_new(const char *base_url, const char *token);
+/* Accepts NULL. */
+void doapi_free(struct doapi *api);
+
+void doapi_droplet_free(struct doapi_droplet *d);
+/* Frees n droplets and the array; accepts NULL. */
+void doapi_droplets_free(struct doapi_droplet **l, size_t n);
+
+/* POST /v2/droplets, once. *ret is the new droplet (usually "new", no address). */
+int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
+			 struct doapi_droplet **ret, char **ret_cause);
+/* GET /v2/droplets/{id}. */
+int doapi_droplet_get(struct doapi *api, const char *id, struct doapi_droplet **ret,
+		      char **ret_cause);
+/* GET /v2/droplets?tag_name=T&per_page=200, every page. *ret may be NULL when *n is 0. */
+int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_droplet ***ret,
+			  size_t *n, char **ret_cause);
+/* DELETE /v2/droplets/{id}; 404 counts as done. */
+int doapi_droplet_delete(struct doapi *api, const char *id, char **ret_cause);
+
+/* POST /v2/firewalls, once (-EAGAIN as for droplets). *ret_id: its id. */
+int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create *req,
+			  char **ret_id, char **ret_cause);
+/* DELETE /v2/firewalls/{id}; 404 counts as done. */
+int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause);
+
+#endif
