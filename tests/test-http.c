@@ -26,11 +26,11 @@
 #include "backoff.h"
 #include "fileio.h"
 #include "http.h"
+#include "fake-server.h"
 #include "macro.h"
 #include "metadata.h"
 
 #define MAX_ARGS 32
-#define START_TIMEOUT_MS 10000
 /* How late an answer or a wake-up may be on a busy machine (or under valgrind). */
 #define SLACK_MS 700
 /* curl's own timeouts may fire a few milliseconds early by our clock. */
@@ -69,8 +69,6 @@ static void fake_start(const char *first, ...)
 				       "--port", "0", "--quiet" };
 	size_t argc = 9;
 	char line[64];
-	size_t len = 0;
-	int pipefd[2];
 	va_list ap;
 
 	va_start(ap, first);
@@ -81,53 +79,14 @@ static void fake_start(const char *first, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 
-	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
-	fake_pid = fork();
-	assert_true(fake_pid >= 0);
-	if (fake_pid == 0) {
-		/* Never outlive the test, whatever happens to it. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (dup2(pipefd[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	/* "PORT n\n" */
-	while (len < sizeof line - 1) {
-		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, START_TIMEOUT_MS) <= 0)
-			break;
-		n = read(pipefd[0], line + len, 1);
-		if (n <= 0)
-			break;
-		if (line[len++] == '\n')
-			break;
-	}
-	line[len] = '\0';
-	close(pipefd[0]);
-	if (sscanf(line, "PORT %d", &fake_port) != 1 || fake_port <= 0)
+	fake_pid = fake_server_start(argv, &fake_port, line, sizeof(line));
+	if (fake_pid < 0)
 		fail_msg("the fake metadata service did not start (it said \"%s\")", line);
 }
 
 static void fake_stop(void)
 {
-	int status;
-
-	if (fake_pid <= 0)
-		return;
-	kill(fake_pid, SIGTERM);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(fake_pid, &status, WNOHANG) == fake_pid) {
-			fake_pid = -1;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(fake_pid, SIGKILL);
-	waitpid(fake_pid, &status, 0);
+	fake_server_stop(fake_pid);
 	fake_pid = -1;
 }
 
