@@ -493,13 +493,41 @@ static bool add_string(json_object *o, const char *key, const char *s)
 	return !s || add(o, key, json_object_new_string(s));
 }
 
+/* POST body to path, once: a 5xx or lost answer is ambiguous (-EAGAIN: "thing"
+ * may exist); any other failure status is an error. On success *ret_answer holds
+ * the parsed answer and *ret_object its member key (an object). */
+static int post_create(struct doapi *api, const char *path, json_object *body, const char *what,
+		       const char *thing, const char *key, json_object **ret_answer,
+		       json_object **ret_object, char **ret_cause)
+{
+	_cleanup_(responsep) struct http_response r = {};
+	_cleanup_free_ char *url = NULL;
+	int k;
+
+	if ((k = build_url(api, &url, ret_cause, "%s", path)) < 0)
+		return k;
+	k = send_post(api, url, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+		      what, &r, ret_cause);
+	if (k < 0)
+		return k;
+	if (r.status >= 500) {
+		_cleanup_free_ char *d = describe_status(&r);
+
+		return strutil_cause(ret_cause, -EAGAIN, "%s: ambiguous: %s may exist: %s", what, thing,
+				     d ? d : "out of memory");
+	}
+	if (r.status != 202 && r.status != 200 && r.status != 201)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, ret_answer, ret_cause)) < 0)
+		return k;
+	return get_field(*ret_answer, key, json_type_object, false, what, ret_object, ret_cause);
+}
+
 int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 			 struct doapi_droplet **ret, char **ret_cause)
 {
 	static const char what[] = "creating the droplet";
 	_cleanup_json_ json_object *body = NULL, *answer = NULL;
-	_cleanup_(responsep) struct http_response r = {};
-	_cleanup_free_ char *url = NULL;
 	json_object *droplet;
 	bool ok;
 	int k;
@@ -519,23 +547,9 @@ int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 	     add_string(body, "vpc_uuid", req->vpc_uuid);
 	if (!ok)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	if ((k = build_url(api, &url, ret_cause, "/v2/droplets")) < 0)
-		return k;
-	k = send_post(api, url, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-		      what, &r, ret_cause);
+	k = post_create(api, "/v2/droplets", body, what, "the droplet", "droplet", &answer, &droplet,
+			ret_cause);
 	if (k < 0)
-		return k;
-	if (r.status >= 500) {
-		_cleanup_free_ char *d = describe_status(&r);
-
-		return strutil_cause(ret_cause, -EAGAIN, "%s: ambiguous: the droplet may exist: %s",
-				     what, d ? d : "out of memory");
-	}
-	if (r.status != 202 && r.status != 200 && r.status != 201)
-		return status_error(&r, what, ret_cause);
-	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
-	    (k = get_field(answer, "droplet", json_type_object, false, what, &droplet,
-			   ret_cause)) < 0)
 		return k;
 	return parse_droplet(droplet, what, ret, ret_cause);
 }
@@ -725,8 +739,6 @@ int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create 
 {
 	static const char what[] = "creating the firewall";
 	_cleanup_json_ json_object *body = NULL, *answer = NULL;
-	_cleanup_(responsep) struct http_response r = {};
-	_cleanup_free_ char *url = NULL;
 	json_object *fw, *id;
 	bool ok;
 	int k;
@@ -741,22 +753,8 @@ int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create 
 	     (!req->droplet_ids || add(body, "droplet_ids", string_array(req->droplet_ids, true)));
 	if (!ok)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls")) < 0)
-		return k;
-	k = send_post(api, url, json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-		      what, &r, ret_cause);
-	if (k < 0)
-		return k;
-	if (r.status >= 500) {
-		_cleanup_free_ char *d = describe_status(&r);
-
-		return strutil_cause(ret_cause, -EAGAIN, "%s: ambiguous: it may exist: %s", what,
-				     d ? d : "out of memory");
-	}
-	if (r.status != 202 && r.status != 200 && r.status != 201)
-		return status_error(&r, what, ret_cause);
-	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
-	    (k = get_field(answer, "firewall", json_type_object, false, what, &fw, ret_cause)) < 0 ||
+	if ((k = post_create(api, "/v2/firewalls", body, what, "it", "firewall", &answer, &fw,
+			     ret_cause)) < 0 ||
 	    (k = get_field(fw, "id", json_type_string, false, what, &id, ret_cause)) < 0)
 		return k;
 	if (!strutil_is_printable_ascii(json_object_get_string(id)) ||
