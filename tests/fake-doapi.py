@@ -2,7 +2,10 @@
 """A fake of the DigitalOcean API endpoints doagent-launch uses (python3 stdlib only).
 
   POST /v2/droplets, GET /v2/droplets?tag_name=T&per_page=N&page=P, GET and DELETE
-  /v2/droplets/{id}, POST /v2/firewalls, DELETE /v2/firewalls/{id}
+  /v2/droplets/{id}, POST and GET /v2/firewalls, DELETE /v2/firewalls/{id}
+
+Answers carry every member DigitalOcean's schema requires, so the fake can stand behind
+"prism proxy --errors"; --public-url is then Prism's address, used in links.pages.
 
 Bound to --bind ADDR --port PORT; prints "PORT n" once listening (--port 0: any free one).
 Every /v2 request must carry "Authorization: Bearer <--token>" (else 401).
@@ -21,11 +24,15 @@ underscores); each count is used up by one /v2 request:
   --never-active        droplets stay "new"
   --page-size N         at most N droplets per page, whatever per_page says
 
-GET /_state: droplets, firewalls, counts of requests and violations, as JSON.
+GET /_state: droplets, firewalls, counts of requests and violations, and for each droplet
+the wall-clock time (active_at, seconds since the epoch) it turned or will turn active.
+POST /_reset: forget every droplet, firewall and count; the body (a JSON object of fault
+names, as for /_fault) replaces the faults, the others go back to their defaults.
 """
 
 import argparse
 import json
+import re
 import signal
 import socket
 import sys
@@ -46,6 +53,11 @@ class State:
         for name in FAULTS:
             setattr(self, name, getattr(args, name))
         self.token = args.token
+        self.defaults = {name: getattr(args, name) for name in FAULTS}
+        self.public_url = args.public_url
+        self.clear()
+
+    def clear(self):
         self.droplets = {}
         self.firewalls = {}
         self.next_id = 3164444
@@ -67,7 +79,7 @@ class State:
                 "v4": [{"ip_address": "203.0.113.%d" % n, "netmask": "255.255.255.0",
                         "gateway": "203.0.113.254", "type": "public"},
                        {"ip_address": "10.10.0.%d" % n, "netmask": "255.255.0.0",
-                        "gateway": None, "type": "private"}],
+                        "gateway": "<nil>", "type": "private"}],
                 "v6": [{"ip_address": "2001:db8::%x" % n, "netmask": 64,
                         "gateway": "2001:db8::1", "type": "public"}],
             }
@@ -79,6 +91,7 @@ class State:
     def dump(self):
         return {
             "droplets": [self.public(d) for d in self.droplets.values()],
+            "active_at": {str(d["id"]): d["_active_wall"] for d in self.droplets.values()},
             "firewalls": list(self.firewalls.values()),
             "requests": self.requests,
             "methods": self.by_method,
@@ -90,6 +103,29 @@ class State:
 
 def error(ident, message):
     return {"id": ident, "message": message}
+
+
+# The nested objects of a droplet, with every member the schema requires.
+def region_object(slug, size):
+    return {"name": slug.upper(), "slug": slug, "available": True, "sizes": [size],
+            "features": ["backups", "ipv6", "metadata", "private_networking"]}
+
+
+def size_object(slug, region):
+    return {"slug": slug, "memory": 1024, "vcpus": 1, "disk": 25, "transfer": 1.0,
+            "price_monthly": 6.0, "price_hourly": 0.00893, "regions": [region],
+            "available": True, "description": "Basic"}
+
+
+def image_object(image, region):
+    ident = image if isinstance(image, int) else 181254000
+    obj = {"id": ident, "name": "doagent-redis", "type": "snapshot", "distribution": "Ubuntu",
+           "public": False, "regions": [region], "created_at": "2026-11-01T00:00:00Z",
+           "min_disk_size": 25, "size_gigabytes": 2.4, "description": "", "tags": [],
+           "status": "available", "error_message": ""}
+    if isinstance(image, str):
+        obj.update(slug=image, type="base", public=True)
+    return obj
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -127,10 +163,14 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 self.send_json(200, st.dump())
             return
-        if url.path == "/_fault" and self.command == "POST":
+        if url.path in ("/_fault", "/_reset") and self.command == "POST":
             try:
                 changes = self.read_json()
                 with st.lock:
+                    if url.path == "/_reset":
+                        st.clear()
+                        for k, v in st.defaults.items():
+                            setattr(st, k, v)
                     for k, v in changes.items():
                         if k not in FAULTS:
                             raise ValueError("unknown fault " + k)
@@ -209,6 +249,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(204, b"", extra=extra)
         if parts[:2] == ["v2", "firewalls"] and len(parts) == 2 and self.command == "POST":
             return self.create_firewall(st, body, extra)
+        if parts[:2] == ["v2", "firewalls"] and len(parts) == 2 and self.command == "GET":
+            return self.list_firewalls(st, url, extra)
         if parts[:2] == ["v2", "firewalls"] and len(parts) == 3 and self.command == "DELETE":
             if st.firewalls.pop(parts[2], None) is None:
                 st.count("404")
@@ -245,13 +287,19 @@ class Handler(BaseHTTPRequestHandler):
         n = len(st.droplets) + 1 + (st.next_id - 3164444)
         ident = st.next_id
         st.next_id += 1
+        region = body.get("region", "nyc3")
         d = {"id": ident, "name": body["name"], "memory": 1024, "vcpus": 1, "disk": 25,
-             "locked": False, "status": "new", "size_slug": body["size"],
+             "disk_info": [{"type": "local", "size": {"amount": 25, "unit": "gib"}}],
+             "locked": False, "status": "new", "kernel": None,
              "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-             "networks": {"v4": [], "v6": []}, "region": {"slug": body.get("region", "nyc3")},
-             "image": {"id": image} if isinstance(image, int) else {"slug": image},
+             "features": ["ipv6", "private_networking"], "backup_ids": [],
+             "next_backup_window": None, "snapshot_ids": [], "volume_ids": [],
+             "image": image_object(image, region), "size": size_object(body["size"], region),
+             "size_slug": body["size"], "networks": {"v4": [], "v6": []},
+             "region": region_object(region, body["size"]),
              "tags": tags, "vpc_uuid": body.get("vpc_uuid", "760e09ef-dc84-11e8-981e-3cfdfeaae000"),
              "_created": time.monotonic(), "_n": (n % 250) + 1, "_get404": st.get404_for,
+             "_active_wall": None if st.never_active else time.time() + st.active_after,
              "_user_data": body.get("user_data"), "_ssh_keys": keys}
         st.droplets[str(ident)] = d
         if st.lose_create > 0:
@@ -266,7 +314,8 @@ class Handler(BaseHTTPRequestHandler):
                                                     "href": "http://example.invalid/v2/actions/7515"}]}},
                        extra)
 
-    def list_droplets(self, st, url, extra):
+    def send_page(self, st, url, member, items, extra):
+        """One page of items as {member: [...], links.pages, meta.total}."""
         q = dict(urllib.parse.parse_qsl(url.query))
         try:
             per_page = max(1, min(200, int(q.get("per_page", "20"))))
@@ -275,27 +324,33 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, error("bad_request", "bad paging"), extra)
         if st.page_size:
             per_page = min(per_page, st.page_size)
-        tag = q.get("tag_name")
-        found = [d for d in st.droplets.values() if tag is None or tag in d["tags"]]
-        for d in found:
-            st.refresh(d)
-        chunk = found[(page - 1) * per_page: page * per_page]
-        base = "http://%s/v2/droplets?" % self.headers.get("Host")
-        args = {"per_page": per_page}
-        if tag is not None:
-            args["tag_name"] = tag
+        chunk = items[(page - 1) * per_page: page * per_page]
+        base = (st.public_url or "http://%s" % self.headers.get("Host")) + url.path + "?"
+        args = {k: v for k, v in q.items() if k not in ("page", "per_page")}
+        args["per_page"] = per_page
         pages = {}
-        last = max(1, (len(found) + per_page - 1) // per_page)
+        last = max(1, (len(items) + per_page - 1) // per_page)
         if page < last:
             pages["next"] = base + urllib.parse.urlencode(dict(args, page=page + 1))
             pages["last"] = base + urllib.parse.urlencode(dict(args, page=last))
         st.count("list")
-        self.send_json(200, {"droplets": [st.public(d) for d in chunk],
-                             "links": {"pages": pages}, "meta": {"total": len(found)}}, extra)
+        self.send_json(200, {member: chunk, "links": {"pages": pages},
+                             "meta": {"total": len(items)}}, extra)
+
+    def list_droplets(self, st, url, extra):
+        tag = dict(urllib.parse.parse_qsl(url.query)).get("tag_name")
+        found = [d for d in st.droplets.values() if tag is None or tag in d["tags"]]
+        for d in found:
+            st.refresh(d)
+        self.send_page(st, url, "droplets", [st.public(d) for d in found], extra)
+
+    def list_firewalls(self, st, url, extra):
+        self.send_page(st, url, "firewalls", list(st.firewalls.values()), extra)
 
     def create_firewall(self, st, body, extra):
-        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-            return self.unprocessable(st, "name is required", extra)
+        if (not isinstance(body, dict) or not isinstance(body.get("name"), str)
+                or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9.-]+", body["name"])):
+            return self.unprocessable(st, "name is required: letters, digits, '.' and '-'", extra)
         for key, target in (("inbound_rules", "sources"), ("outbound_rules", "destinations")):
             rules = body.get(key) or []
             if not isinstance(rules, list):
@@ -305,7 +360,8 @@ class Handler(BaseHTTPRequestHandler):
                         or not isinstance(r.get("ports"), str)
                         or not isinstance(r.get(target), dict)):
                     return self.unprocessable(st, "a rule in %s is malformed" % key, extra)
-        fw = dict(body, id=str(uuid.uuid4()), status="waiting", pending_changes=[],
+        fw = dict({"droplet_ids": [], "tags": []}, **body)
+        fw = dict(fw, id=str(uuid.uuid4()), status="waiting", pending_changes=[],
                   created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         st.firewalls[fw["id"]] = fw
         st.count("created")
@@ -343,6 +399,8 @@ def main(argv):
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--token", default="fake-token")
+    p.add_argument("--public-url", default=None, metavar="URL",
+                   help="base of links.pages URLs (default: http://<Host header>)")
     p.add_argument("--active-after", type=float, default=1.0, metavar="SEC")
     p.add_argument("--status429-for", type=int, default=0, metavar="N")
     p.add_argument("--retry-after", type=int, default=1, metavar="SEC")
