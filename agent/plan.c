@@ -311,6 +311,14 @@ static bool scope_exposed(int scope)
 	return scope != CONFIG_SCOPE_LOOPBACK;
 }
 
+void plan_open_ports(const struct config *c, unsigned ret[static 2])
+{
+	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
+
+	ret[0] = scope_exposed(redis_scope) ? c->redis_port : 0;
+	ret[1] = c->tls_enabled && scope_exposed(c->redis_bind) ? c->tls_port : 0;
+}
+
 static int set_vars(struct builder *b)
 {
 	const struct config *c = b->in->config;
@@ -384,7 +392,6 @@ static int add_port_rules(struct builder *b, const char *port, const char *what,
 static int add_rule_lines(struct builder *b)
 {
 	const struct config *c = b->in->config;
-	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
 	struct plan *p = b->plan;
 	char port[8];
 	int r;
@@ -399,16 +406,13 @@ static int add_rule_lines(struct builder *b)
 	snprintf(port, sizeof(port), "%u", c->firewall_ssh_port);
 	if (r >= 0)
 		r = add_port_rules(b, port, " (ssh)", &b->ssh_allow);
-	snprintf(port, sizeof(port), "%u", c->redis_port);
-	if (r >= 0 && scope_exposed(redis_scope)) {
+	plan_open_ports(c, p->open_ports);
+	snprintf(port, sizeof(port), "%u", p->open_ports[0]);
+	if (r >= 0 && p->open_ports[0])
 		r = add_port_rules(b, port, " (redis)", &b->allow);
-		p->open_ports[0] = c->redis_port;
-	}
-	snprintf(port, sizeof(port), "%u", c->tls_port);
-	if (r >= 0 && c->tls_enabled && scope_exposed(c->redis_bind)) {
+	snprintf(port, sizeof(port), "%u", p->open_ports[1]);
+	if (r >= 0 && p->open_ports[1])
 		r = add_port_rules(b, port, " (tls)", &b->allow);
-		p->open_ports[1] = c->tls_port;
-	}
 	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
 		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
 	if (r >= 0)

@@ -71,6 +71,9 @@ int plan_write_tree(const struct plan *p, const char *dir, char **ret_cause);
 /* MemTotal from the text of /proc/meminfo, in bytes. 0 or -EINVAL. */
 int plan_parse_meminfo(const char *text, unsigned long long *ret);
 
+/* The ports the firewall opens to [firewall] allow: [0] Redis, [1] TLS; 0 = closed. */
+void plan_open_ports(const struct config *c, unsigned ret[static 2]);
+
 void plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)
 #define _cleanup_plan_ _cleanup_(plan_freep)

@@ -1,47 +1,85 @@
 #!/bin/sh
-# doagent-launch against the fake DigitalOcean API (tests/fake-doapi.py) on loopback:
-# every fault ends with exactly the droplets it should, and the token is never shown.
+# doagent-launch against the fake DigitalOcean API (tests/fake-doapi.py) behind
+# "prism proxy --errors" with DigitalOcean's own OpenAPI schema, on loopback: every
+# request the launcher sends and every answer the fake gives is checked against the
+# schema, every fault ends with exactly the droplets it should, and the token is
+# never shown.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-need python3
+need python3 prism
 unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 : "${DOAGENT_LAUNCH:=$top_builddir/doagent-launch}"
 FAKE="$top_srcdir/tests/fake-doapi.py"
+SPEC="$top_srcdir/tests/do-openapi/do-launcher-subset.yaml"
+SHARED_SPEC="$top_srcdir/../shared/do-openapi/do-launcher-subset.yaml"
 TOKEN=canary-token-0001
 export DIGITALOCEAN_ACCESS_TOKEN=$TOKEN
 unset DIGITALOCEAN_TOKEN DIGITALOCEAN_API_URL
 
-# start_fake [ARGS...]: a fresh fake; sets $url and $fake_pid.
-start_fake() {
-	python3 "$FAKE" --bind 127.0.0.1 --port 0 --token "$TOKEN" --active-after 1 --quiet "$@" \
-		>"$TMP/fake.port" 2>"$TMP/fake.log" &
-	fake_pid=$!
-	at_exit "kill $fake_pid 2>/dev/null"
-	tries=0
-	until grep -q '^PORT ' "$TMP/fake.port"; do
+# wait_for FILE PATTERN PID WHAT: until FILE holds PATTERN (60 s), while PID lives.
+wait_for() {
+	local tries=0
+	until grep -q "$2" "$1" 2>/dev/null; do
 		tries=$((tries + 1))
-		if [ "$tries" -gt 100 ] || ! kill -0 "$fake_pid" 2>/dev/null; then
-			echo "FAIL: the fake API did not start: $(cat "$TMP/fake.log")" >&2
+		if [ "$tries" -gt 600 ] || ! kill -0 "$3" 2>/dev/null; then
+			echo "FAIL: $4 did not start: $(tail -n 20 "$1")" >&2
 			exit 1
 		fi
 		sleep 0.1
 	done
-	url="http://127.0.0.1:$(sed -n 's/^PORT //p' "$TMP/fake.port")"
 }
 
-stop_fake() {
-	kill "$fake_pid" 2>/dev/null || true
-	wait "$fake_pid" 2>/dev/null || true
+# One fake and one Prism for the whole test: the launcher talks to Prism ($url),
+# Prism to the fake, the test to the fake's control endpoints ($fake).
+prism_port=$(free_port)
+python3 "$FAKE" --bind 127.0.0.1 --port 0 --token "$TOKEN" --active-after 1 --quiet \
+	--public-url "http://127.0.0.1:$prism_port" >"$TMP/fake.port" 2>"$TMP/fake.log" &
+fake_pid=$!
+at_exit "kill $fake_pid 2>/dev/null"
+wait_for "$TMP/fake.port" '^PORT ' "$fake_pid" "the fake API"
+fake="http://127.0.0.1:$(sed -n 's/^PORT //p' "$TMP/fake.port")"
+prism proxy --errors -h 127.0.0.1 -p "$prism_port" "$SPEC" "$fake" >"$TMP/prism.log" 2>&1 &
+prism_pid=$!
+at_exit "kill $prism_pid 2>/dev/null"
+wait_for "$TMP/prism.log" 'Prism is listening' "$prism_pid" "Prism"
+url="http://127.0.0.1:$prism_port"
+
+# control PATH [JSON]: POST JSON to the fake's PATH (/_reset, /_fault).
+control() {
+	python3 - "$fake$1" "${2:-}" <<'PY'
+import sys, urllib.request
+body = (sys.argv[2] or "{}").encode()
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=body), timeout=5).read()
+PY
 }
+
+# start_fake [FAULTS]: a fresh start: no droplets, no firewalls, no counts, these faults.
+start_fake() { control /_reset "${1:-}"; }
 
 # state EXPR: evaluate a python expression over the fake's /_state as s.
 state() {
-	python3 - "$url/_state" "$1" <<'PY'
+	python3 - "$fake/_state" "$1" <<'PY'
 import json, sys, urllib.request
 s = json.load(urllib.request.urlopen(sys.argv[1], timeout=5))
 print(eval(sys.argv[2]))
 PY
+}
+
+# Prism's verdicts: every request or answer that broke the schema is logged with a
+# problem type under stoplight.io/prism/errors. prism_clean WHAT [EXPECTED]: no new
+# verdicts since the last call but EXPECTED (default 0).
+prism_seen=0
+prism_clean() {
+	local total new
+	total=$(grep -c 'stoplight.io/prism/errors#' "$TMP/prism.log" || true)
+	new=$((total - prism_seen))
+	prism_seen=$total
+	check
+	[ "$new" -eq "${2:-0}" ] || {
+		fail "$1: Prism found $new violations of DigitalOcean's schema (expected ${2:-0}):"
+		grep 'stoplight.io/prism/errors#' "$TMP/prism.log" | tail -n "$new" >&2
+	}
 }
 
 ndroplets() { state 'len(s["droplets"])'; }
@@ -79,36 +117,49 @@ check; [ "$status" -eq 0 ] && [ "$(ndroplets)" -eq 0 ] || fail "destroy: exit $s
 # 2. Destroy of a missing droplet: exit 0, "already gone".
 launch destroy 999999 --force
 check; [ "$status" -eq 0 ] && grep -q 'already gone' "$TMP/out" || fail "destroy missing: exit $status: $(cat "$TMP/out" "$TMP/err")"
-stop_fake
+prism_clean "happy path, list, get, destroy"
 
 # 3. Faults on the polls: 429 with retry-after, ratelimit-remaining 0, 503 with HTML, 404s.
-for fault in "--status429-for 3" "--ratelimit-zero 2" "--status503-for 2" "--get404-for 3"; do
-	# shellcheck disable=SC2086
-	start_fake $fault
+# Prism answers the fake's HTML 503 (not in the schema) with its own 500 and a JSON
+# problem body, so the launcher's handling of an HTML body is run again below,
+# straight against the fake.
+for fault in '{"status429_for": 3}' '{"ratelimit_zero": 2}' '{"status503_for": 2}' '{"get404_for": 3}'; do
+	start_fake "$fault"
 	create "db-f" --wait-timeout 30
 	check; [ "$status" -eq 0 ] || fail "$fault: exit $status: $(cat "$TMP/err")"
 	check; [ "$(ndroplets)" -eq 1 ] || fail "$fault: $(ndroplets) droplets"
 	check; grep -q 'rediss://' "$TMP/out" || fail "$fault: no connection string"
 	check; [ "$(state 's["ratelimit_violations"]')" -eq 0 ] || fail "$fault: rate limit violated"
-	stop_fake
+	case $fault in
+	*status503*) prism_clean "$fault" 2 ;;
+	*) prism_clean "$fault" ;;
+	esac
 done
+prism_url=$url
+url=$fake
+start_fake '{"status503_for": 2}'
+create "db-html" --wait-timeout 30
+check; [ "$status" -eq 0 ] && [ "$(ndroplets)" -eq 1 ] || fail "503 with HTML, no Prism: exit $status: $(cat "$TMP/err")"
+check; [ "$(state 's["answers"].get("503", 0)')" -eq 2 ] || fail "503 with HTML: the fault was not used"
+url=$prism_url
 
 # 4. The create's answer lost after the droplet was made: exactly one droplet.
-start_fake --lose-create 1
+start_fake '{"lose_create": 1}'
 create db-lost --wait-timeout 20
 check; [ "$status" -eq 0 ] || fail "lost create: exit $status: $(cat "$TMP/err")"
 check; [ "$(ndroplets)" -eq 1 ] || fail "lost create: $(ndroplets) droplets"
 check; [ "$(state 's["methods"].get("POST", 0)')" -eq 1 ] || fail "lost create: POST more than once"
-stop_fake
+check; [ "$(state 's["answers"].get("lost", 0)')" -eq 1 ] || fail "lost create: the fault was not used"
+prism_clean "lost create"
 
 # 5. Never active: exit 1 and the droplet destroyed; kept with --keep-on-failure.
-start_fake --never-active
+start_fake '{"never_active": true}'
 create db-stuck --wait-timeout 3
 check; [ "$status" -eq 1 ] || fail "never active: exit $status"
 check; [ "$(ndroplets)" -eq 0 ] || fail "never active: droplet not destroyed"
 create db-kept --wait-timeout 3 --keep-on-failure
 check; [ "$status" -eq 1 ] && [ "$(ndroplets)" -eq 1 ] || fail "--keep-on-failure: exit $status, $(ndroplets) droplets"
-stop_fake
+prism_clean "never active"
 
 # 6. Invalid user data: exit 65, zero requests.
 start_fake
@@ -131,12 +182,107 @@ check; [ "$status" -eq 0 ] || fail "launch-id first: exit $status: $(cat "$TMP/e
 create db-id --launch-id abc123 --wait-timeout 20
 check; [ "$status" -eq 0 ] && grep -q adopting "$TMP/err" || fail "launch-id re-run: exit $status: $(cat "$TMP/err")"
 check; [ "$(ndroplets)" -eq 1 ] || fail "launch-id re-run: $(ndroplets) droplets"
-stop_fake
+prism_clean "invalid user data, dry run, --launch-id"
 
-# 9. Unreachable API: exit 69.
+# 9. --cloud-firewall: a firewall for the launch tag mirroring allow and ssh-allow, made
+# before the droplet; adopted on a re-run; destroyed with the droplet when waiting fails.
+FWUD="$TMP/fw.ini"
+printf '#doagent\n[tls]\nport = 6380\n\n[firewall]\nallow = vpc, 198.51.100.7/32\nssh-allow = 192.0.2.0/24\nssh-port = 2222\n' >"$FWUD"
+start_fake
+launch create db-fw --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
+	--cloud-firewall --launch-id fw_1 --wait-timeout 20 -o json
+check; [ "$status" -eq 0 ] || fail "cloud firewall: exit $status: $(cat "$TMP/err")"
+check; [ "$(state 'len(s["firewalls"])')" -eq 1 ] || fail "cloud firewall: $(state 's["firewalls"]')"
+check; [ "$(state 's["firewalls"][0]["name"] + " " + ",".join(s["firewalls"][0]["tags"])')" = "doagent-launch-fw-1 doagent-launch-fw_1" ] ||
+	fail "cloud firewall: name or tags: $(state 's["firewalls"]')"
+rules='sorted((r["protocol"], r["ports"], ",".join(r["sources"]["addresses"])) for r in s["firewalls"][0]["inbound_rules"])'
+check; [ "$(state "$rules")" = "[('icmp', '0', '0.0.0.0/0,::/0'), ('tcp', '2222', '192.0.2.0/24'), ('tcp', '6380', '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,198.51.100.7/32')]" ] ||
+	fail "cloud firewall: inbound rules: $(state "$rules")"
+check; [ "$(state 'sorted(r["protocol"] for r in s["firewalls"][0]["outbound_rules"])')" = "['icmp', 'tcp', 'udp']" ] ||
+	fail "cloud firewall: outbound rules: $(state 's["firewalls"][0]["outbound_rules"]')"
+check; grep -q "\"firewall_id\":\"$(state 's["firewalls"][0]["id"]')\"" "$TMP/out" || fail "cloud firewall: id not printed: $(cat "$TMP/out")"
+launch create db-fw --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
+	--cloud-firewall --launch-id fw_1 --wait-timeout 20
+check; [ "$status" -eq 0 ] && grep -q 'firewall .* exists: adopting it' "$TMP/err" || fail "cloud firewall re-run: exit $status: $(cat "$TMP/err")"
+check; [ "$(state 'len(s["firewalls"]), len(s["droplets"]), s["methods"]["POST"]')" = "(1, 1, 2)" ] ||
+	fail "cloud firewall re-run: $(state 'len(s["firewalls"]), len(s["droplets"]), s["methods"]')"
+launch create db-fw --image ubuntu-24-04-x64 --size s-1vcpu-1gb --user-data-file "$FWUD" --cloud-firewall --dry-run
+check; [ "$status" -eq 0 ] && grep -q '^POST /v2/firewalls' "$TMP/out" && grep -q '^POST /v2/droplets' "$TMP/out" ||
+	fail "cloud firewall --dry-run: $(cat "$TMP/out" "$TMP/err")"
+start_fake '{"never_active": true}'
+launch create db-fw2 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
+	--cloud-firewall --wait-timeout 3
+check; [ "$status" -eq 1 ] && [ "$(state 'len(s["firewalls"]), len(s["droplets"])')" = "(0, 0)" ] ||
+	fail "cloud firewall, never active: exit $status, $(state 'len(s["firewalls"]), len(s["droplets"])') left"
+launch create db-fw3 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
+	--cloud-firewall --wait-timeout 3 --keep-on-failure
+check; [ "$status" -eq 1 ] && [ "$(state 'len(s["firewalls"]), len(s["droplets"])')" = "(1, 1)" ] ||
+	fail "cloud firewall, --keep-on-failure: exit $status, $(state 'len(s["firewalls"]), len(s["droplets"])') left"
+prism_clean "cloud firewall"
+
+# 10. Refusals before any request: more than 64 KiB, MIME without a password, a token
+# file others can read; and the API's own refusals: 401 and 422 on the create.
+start_fake
+{ printf '#doagent\n[redis]\nmaxmemory-policy = allkeys-lru\n'; head -c 70000 /dev/zero | tr '\0' ';'; printf '\n'; } >"$TMP/big.ini"
+launch create db-big --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$TMP/big.ini"
+check; [ "$status" -eq 65 ] && grep -q 'larger than 65536' "$TMP/err" || fail "> 64 KiB: exit $status: $(cat "$TMP/err")"
+cp "$top_srcdir/userdata-examples/multipart.txt" "$TMP/mime.txt"
+sed -i '/^password *=/d' "$TMP/mime.txt"
+launch create db-mime --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$TMP/mime.txt"
+check; [ "$status" -eq 65 ] && grep -q 'MIME user data without a password' "$TMP/err" || fail "MIME: exit $status: $(cat "$TMP/err")"
+printf '%s\n' "$TOKEN" >"$TMP/token"
+chmod 644 "$TMP/token"
+DIGITALOCEAN_ACCESS_TOKEN='' launch --token-file "$TMP/token" list
+check; [ "$status" -eq 2 ] && grep -q 'readable by group or others' "$TMP/err" || fail "token file 0644: exit $status: $(cat "$TMP/err")"
+chmod 600 "$TMP/token"
+DIGITALOCEAN_ACCESS_TOKEN='' launch --token-file "$TMP/token" list
+check; [ "$status" -eq 0 ] || fail "token file 0600: exit $status: $(cat "$TMP/err")"
+check; [ "$(state 's["requests"]')" -eq 1 ] || fail "refusals: $(state 's["requests"]') requests, expected only the list"
+DIGITALOCEAN_ACCESS_TOKEN=wrong-token-0002 launch create db-401 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
+check; [ "$status" -eq 1 ] && grep -q '401' "$TMP/err" && [ "$(ndroplets)" -eq 0 ] || fail "401: exit $status: $(cat "$TMP/err")"
+launch create db-422 --image 0 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
+check; [ "$status" -eq 1 ] && grep -q '422' "$TMP/err" && grep -q 'invalid image' "$TMP/err" && [ "$(ndroplets)" -eq 0 ] ||
+	fail "422: exit $status: $(cat "$TMP/err")"
+prism_clean "refusals"
+
+# 11. Progress: on a terminal, one line rewritten with the elapsed time and the state;
+# elsewhere, one plain line per state (as in every run above).
+if command -v script >/dev/null 2>&1; then
+	start_fake
+	status=0
+	script -qec "$DOAGENT_LAUNCH --api-url $url create db-tty --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file $UD --wait-timeout 20" \
+		"$TMP/typescript" >/dev/null </dev/null || status=$?
+	cat "$TMP/typescript" >>"$TMP/all-output"
+	check; [ "$status" -eq 0 ] && grep -q "$(printf '\r')\[ *[0-9]*s\] droplet [0-9]*: active" "$TMP/typescript" ||
+		fail "terminal progress: exit $status: $(od -c "$TMP/typescript" | head -n 20)"
+	create db-plain --wait-timeout 20
+	check; grep -q '^\[ *[0-9]*s\] droplet [0-9]*: active$' "$TMP/err" && ! grep -q "$(printf '\r')" "$TMP/err" ||
+		fail "plain progress: $(od -c "$TMP/err" | head -n 20)"
+else
+	skip_part "script(1) is not installed: terminal progress not tested"
+fi
+
+# 12. Unreachable API: exit 69.
 url="http://127.0.0.1:$(free_port)"
 launch list
 check; [ "$status" -eq 69 ] || fail "unreachable API: exit $status"
+
+# doagent-launch(1) documents every option the launcher takes, and renders cleanly.
+MAN="$top_srcdir/man/doagent-launch.1"
+nopts=0
+for opt in $(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", [a-z_]*_argument.*/\1/p' "$top_srcdir/agent/launch/main.c"); do
+	nopts=$((nopts + 1))
+	check; grep -qF -- "$(printf '%s' "--$opt" | sed 's/-/\\-/g')" "$MAN" || fail "doagent-launch(1) does not document --$opt"
+done
+check; [ "$nopts" -ge 15 ] || fail "only $nopts options were found in agent/launch/main.c"
+if command -v groff >/dev/null 2>&1; then
+	check; [ -z "$(groff -man -ww -z "$MAN" 2>&1)" ] || fail "doagent-launch(1): $(groff -man -ww -z "$MAN" 2>&1)"
+fi
+
+# The schema is the project's shared contract, not a stale copy of it.
+if [ -f "$SHARED_SPEC" ]; then
+	check; cmp -s "$SPEC" "$SHARED_SPEC" || fail "tests/do-openapi/ differs from $SHARED_SPEC: copy it again"
+fi
 
 # The token appeared in no output.
 check; ! grep -qF "$TOKEN" "$TMP/all-output" || fail "the token was printed"

@@ -438,6 +438,35 @@ static void test_firewall(void **state)
 	doapi_free(api);
 }
 
+/* Firewalls found by name across pages; none, one, and two of one name. */
+static void test_firewall_find(void **state)
+{
+	static const char *const names[] = { "fw-a", "fw-b", "fw-c", "fw-b", "fw-d" };
+	const char *const all4[] = { "0.0.0.0/0", NULL };
+	const struct doapi_fw_rule out[] = { { "tcp", "0", all4, NULL } };
+	char *ids[5] = {}, *id = NULL, *cause = NULL;
+	struct doapi *api;
+
+	fake_start("--page-size", "2", NULL);
+	api = api_new();
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		const struct doapi_firewall_create req = { .name = names[i], .outbound = out,
+							   .n_outbound = 1 };
+		assert_int_equal(doapi_firewall_create(api, &req, &ids[i], &cause), 0);
+	}
+	assert_int_equal(doapi_firewall_find(api, "fw-d", &id, &cause), 0);
+	assert_string_equal(id, ids[4]);
+	free(id);
+	assert_int_equal(doapi_firewall_find(api, "fw-b", &id, &cause), 1);
+	assert_string_equal(id, ids[1]);
+	free(id);
+	assert_int_equal(doapi_firewall_find(api, "fw-x", &id, &cause), 0);
+	assert_null(id);
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		free(ids[i]);
+	doapi_free(api);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +478,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_lost_create, teardown),
 		cmocka_unit_test_teardown(test_errors_and_token, teardown),
 		cmocka_unit_test_teardown(test_firewall, teardown),
+		cmocka_unit_test_teardown(test_firewall_find, teardown),
 	};
 
 	if (system("command -v python3 >/dev/null 2>&1") != 0) {

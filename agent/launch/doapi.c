@@ -523,29 +523,39 @@ static int post_create(struct doapi *api, const char *path, json_object *body, c
 	return get_field(*ret_answer, key, json_type_object, false, what, ret_object, ret_cause);
 }
 
+json_object *doapi_droplet_body(const struct doapi_create *req)
+{
+	json_object *body = json_object_new_object();
+	bool ok = body && add_string(body, "name", req->name) &&
+		  add_string(body, "region", req->region) && add_string(body, "size", req->size) &&
+		  add(body, "image", all_digits(req->image) ?
+					     json_object_new_int64(strtoll(req->image, NULL, 10)) :
+					     json_object_new_string(req->image)) &&
+		  add_string(body, "user_data", req->user_data) &&
+		  add(body, "ssh_keys", string_array(req->ssh_keys, true)) &&
+		  add(body, "tags", string_array(req->tags, false)) &&
+		  add_string(body, "vpc_uuid", req->vpc_uuid);
+
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
 int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 			 struct doapi_droplet **ret, char **ret_cause)
 {
 	static const char what[] = "creating the droplet";
 	_cleanup_json_ json_object *body = NULL, *answer = NULL;
 	json_object *droplet;
-	bool ok;
 	int k;
 
 	if (!req->name || !req->size || !req->image)
 		return strutil_cause(ret_cause, -EINVAL, "%s: name, size and image are required",
 				     what);
-	body = json_object_new_object();
-	ok = body && add_string(body, "name", req->name) &&
-	     add_string(body, "region", req->region) && add_string(body, "size", req->size) &&
-	     add(body, "image", all_digits(req->image) ?
-				json_object_new_int64(strtoll(req->image, NULL, 10)) :
-				json_object_new_string(req->image)) &&
-	     add_string(body, "user_data", req->user_data) &&
-	     add(body, "ssh_keys", string_array(req->ssh_keys, true)) &&
-	     add(body, "tags", string_array(req->tags, false)) &&
-	     add_string(body, "vpc_uuid", req->vpc_uuid);
-	if (!ok)
+	body = doapi_droplet_body(req);
+	if (!body)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	k = post_create(api, "/v2/droplets", body, what, "the droplet", "droplet", &answer, &droplet,
 			ret_cause);
@@ -610,14 +620,73 @@ static int next_page(struct doapi *api, json_object *answer, const char *what, c
 	return *ret ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
 }
 
+/* GET url and every next page; each element of the array member goes to item(). */
+static int list_all(struct doapi *api, char *url, const char *what, const char *member,
+		    int (*item)(json_object *o, const char *what, void *ctx, char **ret_cause),
+		    void *ctx, char **ret_cause)
+{
+	unsigned pages = 0;
+	int k = 0;
+
+	while (url) {
+		_cleanup_json_ json_object *answer = NULL;
+		_cleanup_(responsep) struct http_response r = {};
+		json_object *arr;
+		char *next;
+
+		if (++pages > api->max_pages) {
+			k = strutil_cause(ret_cause, -E2BIG, "%s: more than %u pages", what,
+					  api->max_pages);
+			break;
+		}
+		if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+			break;
+		if (r.status != 200) {
+			k = status_error(&r, what, ret_cause);
+			break;
+		}
+		if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+		    (k = get_field(answer, member, json_type_array, false, what, &arr,
+				   ret_cause)) < 0)
+			break;
+		for (size_t i = 0; k >= 0 && i < json_object_array_length(arr); i++)
+			k = item(json_object_array_get_idx(arr, i), what, ctx, ret_cause);
+		if (k < 0 || (k = next_page(api, answer, what, &next, ret_cause)) < 0)
+			break;
+		free(url);
+		url = next;
+	}
+	free(url);
+	return k < 0 ? k : 0;
+}
+
+struct droplet_list {
+	struct doapi_droplet **list;
+	size_t n;
+};
+
+static int add_droplet(json_object *o, const char *what, void *ctx, char **ret_cause)
+{
+	struct droplet_list *dl = ctx;
+	struct doapi_droplet **l = reallocarray(dl->list, dl->n + 1, sizeof *l);
+	int k;
+
+	if (!l)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	dl->list = l;
+	if ((k = parse_droplet(o, what, &dl->list[dl->n], ret_cause)) < 0)
+		return k;
+	dl->n++;
+	return 0;
+}
+
 int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_droplet ***ret,
 			  size_t *n, char **ret_cause)
 {
-	_cleanup_free_ char *url = NULL, *what = NULL, *qtag = NULL;
-	struct doapi_droplet **list = NULL;
-	size_t count = 0;
-	unsigned pages = 0;
-	int k = 0;
+	_cleanup_free_ char *what = NULL, *qtag = NULL;
+	struct droplet_list dl = {};
+	char *url = NULL;
+	int k;
 
 	if (asprintf(&what, "listing droplets tagged %s", tag) < 0) {
 		what = NULL;
@@ -628,51 +697,14 @@ int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_dropl
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	if ((k = build_url(api, &url, ret_cause, "/v2/droplets?tag_name=%s&per_page=200", qtag)) < 0)
 		return k;
-	while (url) {
-		_cleanup_json_ json_object *answer = NULL;
-		_cleanup_(responsep) struct http_response r = {};
-		json_object *arr;
-		char *next;
-
-		if (++pages > api->max_pages) {
-			k = strutil_cause(ret_cause, -E2BIG, "%s: more than %u pages", what,
-					  api->max_pages);
-			goto fail;
-		}
-		if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
-			goto fail;
-		if (r.status != 200) {
-			k = status_error(&r, what, ret_cause);
-			goto fail;
-		}
-		if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
-		    (k = get_field(answer, "droplets", json_type_array, false, what, &arr,
-				   ret_cause)) < 0)
-			goto fail;
-		for (size_t i = 0; i < json_object_array_length(arr); i++) {
-			struct doapi_droplet **l = reallocarray(list, count + 1, sizeof *list);
-
-			if (!l) {
-				k = strutil_cause(ret_cause, -ENOMEM, "out of memory");
-				goto fail;
-			}
-			list = l;
-			if ((k = parse_droplet(json_object_array_get_idx(arr, i), what,
-					       &list[count], ret_cause)) < 0)
-				goto fail;
-			count++;
-		}
-		if ((k = next_page(api, answer, what, &next, ret_cause)) < 0)
-			goto fail;
-		free(url);
-		url = next;
+	k = list_all(api, url, what, "droplets", add_droplet, &dl, ret_cause);
+	if (k < 0) {
+		doapi_droplets_free(dl.list, dl.n);
+		return k;
 	}
-	*ret = list;
-	*n = count;
+	*ret = dl.list;
+	*n = dl.n;
 	return 0;
-fail:
-	doapi_droplets_free(list, count);
-	return k;
 }
 
 static int delete_url(struct doapi *api, const char *url, const char *what, char **ret_cause)
@@ -734,34 +766,100 @@ static json_object *fw_rules(const struct doapi_fw_rule *rules, size_t n, const 
 	return a;
 }
 
+json_object *doapi_firewall_body(const struct doapi_firewall_create *req)
+{
+	json_object *body = json_object_new_object();
+	bool ok = body && add_string(body, "name", req->name) &&
+		  add(body, "inbound_rules", fw_rules(req->inbound, req->n_inbound, "sources")) &&
+		  add(body, "outbound_rules",
+		      fw_rules(req->outbound, req->n_outbound, "destinations")) &&
+		  (!req->tags || add(body, "tags", string_array(req->tags, false))) &&
+		  (!req->droplet_ids ||
+		   add(body, "droplet_ids", string_array(req->droplet_ids, true)));
+
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
+/* fw's "id", checked and copied. */
+static int firewall_id(json_object *fw, const char *what, char **ret_id, char **ret_cause)
+{
+	json_object *id;
+	const char *s;
+	int k;
+
+	if ((k = get_field(fw, "id", json_type_string, false, what, &id, ret_cause)) < 0)
+		return k;
+	s = json_object_get_string(id);
+	if (!*s || strlen(s) > 64 || !strutil_is_printable_ascii(s) || strchr(s, '/'))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"id\" is not a firewall id", what);
+	*ret_id = strdup(s);
+	return *ret_id ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+}
+
 int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create *req,
 			  char **ret_id, char **ret_cause)
 {
 	static const char what[] = "creating the firewall";
 	_cleanup_json_ json_object *body = NULL, *answer = NULL;
-	json_object *fw, *id;
-	bool ok;
+	json_object *fw;
 	int k;
 
 	if (!req->name)
 		return strutil_cause(ret_cause, -EINVAL, "%s: a name is required", what);
-	body = json_object_new_object();
-	ok = body && add_string(body, "name", req->name) &&
-	     add(body, "inbound_rules", fw_rules(req->inbound, req->n_inbound, "sources")) &&
-	     add(body, "outbound_rules", fw_rules(req->outbound, req->n_outbound, "destinations")) &&
-	     (!req->tags || add(body, "tags", string_array(req->tags, false))) &&
-	     (!req->droplet_ids || add(body, "droplet_ids", string_array(req->droplet_ids, true)));
-	if (!ok)
+	body = doapi_firewall_body(req);
+	if (!body)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	if ((k = post_create(api, "/v2/firewalls", body, what, "it", "firewall", &answer, &fw,
-			     ret_cause)) < 0 ||
-	    (k = get_field(fw, "id", json_type_string, false, what, &id, ret_cause)) < 0)
+			     ret_cause)) < 0)
 		return k;
-	if (!strutil_is_printable_ascii(json_object_get_string(id)) ||
-	    strchr(json_object_get_string(id), '/') || !*json_object_get_string(id))
-		return strutil_cause(ret_cause, -EBADMSG, "%s: \"id\" is not a firewall id", what);
-	*ret_id = strdup(json_object_get_string(id));
-	return *ret_id ? 0 : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	return firewall_id(fw, what, ret_id, ret_cause);
+}
+
+struct firewall_match {
+	const char *name;
+	char *id;
+	unsigned found;
+};
+
+static int match_firewall(json_object *o, const char *what, void *ctx, char **ret_cause)
+{
+	struct firewall_match *m = ctx;
+	json_object *name;
+	int k;
+
+	if ((k = get_field(o, "name", json_type_string, false, what, &name, ret_cause)) < 0)
+		return k;
+	if (strcmp(json_object_get_string(name), m->name) != 0)
+		return 0;
+	if (++m->found > 1)
+		return 0;
+	return firewall_id(o, what, &m->id, ret_cause);
+}
+
+int doapi_firewall_find(struct doapi *api, const char *name, char **ret_id, char **ret_cause)
+{
+	_cleanup_free_ char *what = NULL;
+	struct firewall_match m = { .name = name };
+	char *url = NULL;
+	int k;
+
+	if (asprintf(&what, "looking for firewall %s", name) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls?per_page=200")) < 0)
+		return k;
+	k = list_all(api, url, what, "firewalls", match_firewall, &m, ret_cause);
+	if (k < 0) {
+		free(m.id);
+		return k;
+	}
+	*ret_id = m.id;
+	return m.found > 1 ? 1 : 0;
 }
 
 int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause)

@@ -100,9 +100,17 @@ int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_dropl
 /* DELETE /v2/droplets/{id}; 404 counts as done. */
 int doapi_droplet_delete(struct doapi *api, const char *id, char **ret_cause);
 
+/* The body POST /v2/droplets sends (for --dry-run); NULL on ENOMEM. */
+struct json_object *doapi_droplet_body(const struct doapi_create *req);
+/* The body POST /v2/firewalls sends; NULL on ENOMEM. */
+struct json_object *doapi_firewall_body(const struct doapi_firewall_create *req);
+
 /* POST /v2/firewalls, once (-EAGAIN as for droplets). *ret_id: its id. */
 int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create *req,
 			  char **ret_id, char **ret_cause);
+/* GET /v2/firewalls, every page: *ret_id is the id of the firewall named name, NULL
+ * when none. Returns 0, or 1 when more than one has that name (*ret_id: the first). */
+int doapi_firewall_find(struct doapi *api, const char *name, char **ret_id, char **ret_cause);
 /* DELETE /v2/firewalls/{id}; 404 counts as done. */
 int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause);
 

@@ -26,6 +26,8 @@
 #include "doapi.h"
 #include "fileio.h"
 #include "macro.h"
+#include "netaddr.h"
+#include "plan.h"
 #include "secret.h"
 #include "strutil.h"
 #include "strv.h"
@@ -40,7 +42,7 @@ static struct {
 	const char *image, *region, *size, *user_data_file, *vpc_uuid, *launch_id;
 	char **ssh_keys;
 	char **tags;
-	bool no_wait, keep_on_failure, dry_run, force, json;
+	bool no_wait, keep_on_failure, dry_run, force, json, cloud_firewall;
 	unsigned long long wait_timeout;
 } arg = { .wait_timeout = 300 };
 
@@ -281,7 +283,7 @@ static char *redact(const char *data)
 
 /* ---- output ---- */
 
-static void print_droplet(const struct doapi_droplet *d, const char *conn)
+static void print_droplet(const struct doapi_droplet *d, const char *conn, const char *fw_id)
 {
 	if (arg.json) {
 		_cleanup_json_ json_object *o = json_object_new_object();
@@ -291,6 +293,8 @@ static void print_droplet(const struct doapi_droplet *d, const char *conn)
 		json_object_object_add(o, "public_ipv4", d->public_ipv4 ? json_object_new_string(d->public_ipv4) : NULL);
 		json_object_object_add(o, "private_ipv4", d->private_ipv4 ? json_object_new_string(d->private_ipv4) : NULL);
 		json_object_object_add(o, "public_ipv6", d->public_ipv6 ? json_object_new_string(d->public_ipv6) : NULL);
+		if (fw_id)
+			json_object_object_add(o, "firewall_id", json_object_new_string(fw_id));
 		if (conn)
 			json_object_object_add(o, "connection", json_object_new_string(conn));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -306,6 +310,8 @@ static void print_droplet(const struct doapi_droplet *d, const char *conn)
 	printf("status:       %s\n", d->status ? d->status : "");
 	printf("public ipv4:  %s\n", d->public_ipv4 ? d->public_ipv4 : "-");
 	printf("private ipv4: %s\n", d->private_ipv4 ? d->private_ipv4 : "-");
+	if (fw_id)
+		printf("firewall:     %s\n", fw_id);
 	if (conn)
 		printf("connection:   %s\n", conn);
 }
@@ -332,6 +338,196 @@ static void progress_end(void)
 {
 	if (isatty(STDERR_FILENO) && last_status)
 		fputc('\n', stderr);
+}
+
+/* ---- the cloud firewall ---- */
+
+/*
+ * A DigitalOcean firewall for the launch tag, mirroring the user data: the Redis and
+ * TLS ports doagent opens to [firewall] allow, SSH to ssh-allow, ICMP from anywhere
+ * (as doagent's own rules), and every outbound packet (a cloud firewall without
+ * outbound rules drops them all). A cloud firewall cannot name a VPC, so "vpc" becomes
+ * the private ranges: only the droplet's VPC (and peered ones) reach its private
+ * interface, and doagent's own firewall narrows it to the VPC's network.
+ */
+static const char *const private_ranges[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL };
+static const char *const anywhere[] = { "0.0.0.0/0", "::/0", NULL };
+
+struct cloud_fw {
+	char name[80];
+	char **allow, **ssh_allow;	/* addresses */
+	char ports[3][8];		/* ssh, redis, tls */
+	struct doapi_fw_rule in[4], out[3];
+	const char *tags[2];
+	struct doapi_firewall_create req;
+};
+
+static void cloud_fw_done(struct cloud_fw *f)
+{
+	strv_free(f->allow);
+	strv_free(f->ssh_allow);
+}
+
+static int addrlist_strv(const struct config_addrlist *l, char ***ret)
+{
+	if (l->vpc)
+		for (const char *const *p = private_ranges; *p; p++)
+			if (strv_extend(ret, *p) < 0)
+				return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		char buf[NETADDR_STRLEN];
+		netaddr_format(&l->items[i].addr, buf);
+		if (!strv_contains(*ret, buf) && strv_extend(ret, buf) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The firewall's name: the launch tag, with the '_' a firewall name cannot hold as '-'. */
+static int cloud_fw_init(struct cloud_fw *f, const struct config *c, const char *launch_tag)
+{
+	unsigned open[2];
+
+	*f = (struct cloud_fw){};
+	snprintf(f->name, sizeof f->name, "%s", launch_tag);
+	for (char *p = f->name; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	if (addrlist_strv(&c->firewall_allow, &f->allow) < 0 ||
+	    addrlist_strv(&c->firewall_ssh_allow, &f->ssh_allow) < 0)
+		return -ENOMEM;
+	plan_open_ports(c, open);
+	snprintf(f->ports[0], sizeof f->ports[0], "%u", c->firewall_ssh_port);
+	snprintf(f->ports[1], sizeof f->ports[1], "%u", open[0]);
+	snprintf(f->ports[2], sizeof f->ports[2], "%u", open[1]);
+
+	size_t n = 0;
+	if (f->ssh_allow)
+		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[0], (const char *const *)f->ssh_allow, NULL };
+	for (int i = 0; i < 2; i++)
+		if (open[i] && f->allow)
+			f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[1 + i], (const char *const *)f->allow, NULL };
+	f->in[n++] = (struct doapi_fw_rule){ "icmp", "0", anywhere, NULL };
+	f->out[0] = (struct doapi_fw_rule){ "tcp", "0", anywhere, NULL };
+	f->out[1] = (struct doapi_fw_rule){ "udp", "0", anywhere, NULL };
+	f->out[2] = (struct doapi_fw_rule){ "icmp", "0", anywhere, NULL };
+	f->tags[0] = launch_tag;
+	f->req = (struct doapi_firewall_create){
+		.name = f->name,
+		.inbound = f->in,
+		.n_inbound = n,
+		.outbound = f->out,
+		.n_outbound = ELEMENTSOF(f->out),
+		.tags = f->tags,
+	};
+	return 0;
+}
+
+/* Adopt the firewall named f->name, or create it. 0 with *ret_id (and *ret_made), or an
+ * exit status. */
+static int cloud_fw_ensure(struct doapi *api, const struct cloud_fw *f, char **ret_id, bool *ret_made)
+{
+	_cleanup_free_ char *cause = NULL;
+	int r = doapi_firewall_find(api, f->name, ret_id, &cause);
+
+	*ret_made = false;
+	if (r < 0) {
+		err("%s", cause_or(cause, r));
+		return api_exit(r);
+	}
+	if (*ret_id) {
+		fprintf(stderr, "firewall %s (%s) exists: adopting it\n", *ret_id, f->name);
+		return 0;
+	}
+	r = doapi_firewall_create(api, &f->req, ret_id, &cause);
+	if (r == -EAGAIN) {
+		fprintf(stderr, "the firewall's create answer was lost (%s); looking for it by name %s\n",
+			cause_or(cause, r), f->name);
+		struct backoff b;
+		backoff_init(&b, 1000, 3000, 10000);
+		do {
+			_cleanup_free_ char *c2 = NULL;
+			if (doapi_firewall_find(api, f->name, ret_id, &c2) >= 0 && *ret_id)
+				break;
+		} while (backoff_wait(&b, 0));
+		if (!*ret_id) {
+			err("creating the firewall failed (%s) and no firewall is named %s; re-run with the same --launch-id to retry safely",
+			    cause_or(cause, r), f->name);
+			return DOAGENT_EXIT_FAILURE;
+		}
+	} else if (r < 0) {
+		err("%s", cause_or(cause, r));
+		return r == -EACCES || r == -EINVAL ? DOAGENT_EXIT_FAILURE : api_exit(r);
+	}
+	*ret_made = true;
+	fprintf(stderr, "firewall %s (%s) created\n", *ret_id, f->name);
+	return 0;
+}
+
+/* Undo what this run made: the droplet (when droplet_id) and the firewall (when fw_id). */
+static void compensate(struct doapi *api, const char *droplet_id, const char *fw_id)
+{
+	api->deadline_ms = 60000;
+	if (arg.keep_on_failure) {
+		if (droplet_id)
+			err("droplet %s kept (--keep-on-failure)", droplet_id);
+		if (fw_id)
+			err("firewall %s kept (--keep-on-failure)", fw_id);
+		return;
+	}
+	if (droplet_id) {
+		_cleanup_free_ char *c = NULL;
+		int r = doapi_droplet_delete(api, droplet_id, &c);
+		if (r < 0)
+			err("destroying droplet %s failed: %s; destroy it by hand", droplet_id, cause_or(c, r));
+		else
+			err("destroyed droplet %s (use --keep-on-failure to keep it)", droplet_id);
+	}
+	if (fw_id) {
+		_cleanup_free_ char *c = NULL;
+		int r = doapi_firewall_delete(api, fw_id, &c);
+		if (r < 0)
+			err("deleting firewall %s failed: %s; delete it by hand", fw_id, cause_or(c, r));
+		else
+			err("deleted firewall %s", fw_id);
+	}
+}
+
+/* --dry-run: each request the create would send, with the password redacted. */
+static int print_requests(const struct doapi_create *req, const struct cloud_fw *fw)
+{
+	_cleanup_free_ char *red = redact(req->user_data);
+	struct doapi_create shown = *req;
+	_cleanup_json_ json_object *all = json_object_new_array();
+	json_object *body;
+
+	if (!red || !all)
+		return -ENOMEM;
+	shown.user_data = red;
+	for (int i = fw ? 0 : 1; i < 2; i++) {
+		body = i == 0 ? doapi_firewall_body(&fw->req) : doapi_droplet_body(&shown);
+		json_object *o = json_object_new_object();
+		if (!body || !o || json_object_array_add(all, o) < 0) {
+			json_object_put(body);
+			json_object_put(o);
+			return -ENOMEM;
+		}
+		json_object_object_add(o, "method", json_object_new_string("POST"));
+		json_object_object_add(o, "path", json_object_new_string(i == 0 ? "/v2/firewalls" : "/v2/droplets"));
+		json_object_object_add(o, "body", body);
+	}
+	if (arg.json) {
+		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		return 0;
+	}
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *o = json_object_array_get_idx(all, i);
+		printf("%s %s\n%s\n", json_object_get_string(json_object_object_get(o, "method")),
+		       json_object_get_string(json_object_object_get(o, "path")),
+		       json_object_to_json_string_ext(json_object_object_get(o, "body"),
+						      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	return 0;
 }
 
 /* ---- create ---- */
@@ -448,6 +644,118 @@ static char *random_id(void)
 	return strndup(pw, 12);
 }
 
+/* The API part of create: adopt or create the firewall and the droplet, wait, print. */
+static int create_run(const char *name, const char *data, const char *password, bool tls,
+		      unsigned port, const char *lid, const char *launch_tag, char **tags,
+		      const struct cloud_fw *fw)
+{
+	struct doapi_create req = {
+		.name = name,
+		.region = arg.region,
+		.size = arg.size,
+		.image = arg.image,
+		.user_data = data,
+		.ssh_keys = (const char *const *)arg.ssh_keys,
+		.tags = (const char *const *)tags,
+		.vpc_uuid = arg.vpc_uuid,
+	};
+	if (arg.dry_run) {
+		if (print_requests(&req, fw) < 0) {
+			err("out of memory");
+			return DOAGENT_EXIT_FAILURE;
+		}
+		return 0;
+	}
+
+	struct doapi *api = open_api();
+	if (!api)
+		return DOAGENT_EXIT_USAGE;
+	t_start = backoff_now_ms();
+	struct doapi_droplet *d = NULL;
+	bool made = false, made_fw = false;
+	_cleanup_free_ char *cause = NULL, *fw_id = NULL;
+	int ex;
+	int r = find_by_tag(api, launch_tag, &d, &cause);
+	if (r < 0) {
+		err("listing droplets tagged %s: %s; nothing was created", launch_tag, cause_or(cause, r));
+		doapi_free(api);
+		return api_exit(r);
+	}
+	if (d)
+		fprintf(stderr, "droplet %s already carries tag %s: adopting it (no new droplet)\n", d->id,
+			launch_tag);
+	/* The firewall first, so the droplet is never up without it. */
+	if (fw && (ex = cloud_fw_ensure(api, fw, &fw_id, &made_fw)) != 0) {
+		doapi_droplet_free(d);
+		doapi_free(api);
+		return ex;
+	}
+	if (!d) {
+		free(cause);
+		cause = NULL;
+		r = doapi_droplet_create(api, &req, &d, &cause);
+		if (r == -EAGAIN) {
+			fprintf(stderr, "the create's answer was lost (%s); looking for the droplet by tag %s\n",
+				cause_or(cause, r), launch_tag);
+			struct backoff b;
+			backoff_init(&b, 1000, 3000, 10000);
+			int lr;
+			do {
+				_cleanup_free_ char *c2 = NULL;
+				lr = find_by_tag(api, launch_tag, &d, &c2);
+				if (lr < 0)
+					fprintf(stderr, "listing: %s\n", cause_or(c2, lr));
+				if (d)
+					break;
+			} while (backoff_wait(&b, 0));
+			if (!d) {
+				/* The droplet may still appear: keep its firewall for the re-run. */
+				err("the create failed (%s) and no droplet carries tag %s; re-run with --launch-id %s to retry safely",
+				    cause_or(cause, r), launch_tag, lid);
+				doapi_free(api);
+				return lr == -ETIMEDOUT ? DOAGENT_EXIT_UNAVAILABLE : DOAGENT_EXIT_FAILURE;
+			}
+			fprintf(stderr, "found droplet %s by its launch tag\n", d->id);
+		} else if (r < 0) {
+			err("create: %s", cause_or(cause, r));
+			compensate(api, NULL, made_fw ? fw_id : NULL);
+			doapi_free(api);
+			return r == -ETIMEDOUT ? DOAGENT_EXIT_UNAVAILABLE : DOAGENT_EXIT_FAILURE;
+		}
+		made = true;
+		fprintf(stderr, "droplet %s created (launch id %s)\n", d->id, lid);
+	}
+
+	if (arg.no_wait) {
+		print_droplet(d, NULL, fw_id);
+		doapi_droplet_free(d);
+		doapi_free(api);
+		return 0;
+	}
+
+	struct doapi_droplet *a = NULL;
+	ex = wait_active(api, d->id, &a);
+	if (ex) {
+		compensate(api, made ? d->id : NULL, made_fw ? fw_id : NULL);
+		doapi_droplet_free(d);
+		doapi_free(api);
+		return ex;
+	}
+	doapi_droplet_free(d);
+
+	int pr = probe(a->public_ipv4, port, 10000);
+	fprintf(stderr, "port %u on %s: %s\n", port, a->public_ipv4,
+		pr > 0 ? "answered" : pr == 0 ? "no answer yet (doagent may still be starting)" : "not probed (not reachable from here)");
+
+	_cleanup_erase_ char *conn = NULL;
+	if (asprintf(&conn, "%s://default:%s@%s:%u", tls ? "rediss" : "redis", password, a->public_ipv4, port) < 0)
+		conn = NULL;
+	print_droplet(a, conn, fw_id);
+	doapi_droplet_free(a);
+	doapi_free(api);
+	return 0;
+}
+
 static int cmd_create(const char *name)
 {
 	if (!arg.image || !arg.size || !arg.user_data_file) {
@@ -515,8 +823,8 @@ static int cmd_create(const char *name)
 	}
 	bool tls = c.tls_enabled;
 	unsigned port = tls ? c.tls_port : c.redis_port;
-	config_done(&c);
 	if (!password) {
+		config_done(&c);
 		err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
 	}
@@ -524,142 +832,27 @@ static int cmd_create(const char *name)
 	_cleanup_free_ char *lid = arg.launch_id ? strdup(arg.launch_id) : random_id();
 	_cleanup_free_ char *launch_tag = NULL;
 	if (!lid || asprintf(&launch_tag, LAUNCH_TAG_PREFIX "%s", lid) < 0) {
+		config_done(&c);
 		err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
 	}
 	_cleanup_strv_ char **tags = NULL;
-	if (strv_extend(&tags, LAUNCH_TAG) < 0 || strv_extend(&tags, launch_tag) < 0)
+	bool oom = strv_extend(&tags, LAUNCH_TAG) < 0 || strv_extend(&tags, launch_tag) < 0;
+	for (char **t = arg.tags; !oom && t && *t; t++)
+		oom = !strv_contains(tags, *t) && strv_extend(&tags, *t) < 0;
+	struct cloud_fw fw = {};
+	if (!oom && arg.cloud_firewall)
+		oom = cloud_fw_init(&fw, &c, launch_tag) < 0;
+	config_done(&c);
+	if (oom) {
+		cloud_fw_done(&fw);
+		err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
-	for (char **t = arg.tags; t && *t; t++)
-		if (!strv_contains(tags, *t) && strv_extend(&tags, *t) < 0)
-			return DOAGENT_EXIT_FAILURE;
-
-	if (arg.dry_run) {
-		_cleanup_free_ char *red = redact(data);
-		_cleanup_json_ json_object *o = json_object_new_object();
-		if (!red || !o)
-			return DOAGENT_EXIT_FAILURE;
-		json_object_object_add(o, "name", json_object_new_string(name));
-		if (arg.region)
-			json_object_object_add(o, "region", json_object_new_string(arg.region));
-		json_object_object_add(o, "size", json_object_new_string(arg.size));
-		json_object_object_add(o, "image", all_digits(arg.image)
-							  ? json_object_new_int64(strtoll(arg.image, NULL, 10))
-							  : json_object_new_string(arg.image));
-		json_object *k = json_object_new_array();
-		for (char **s = arg.ssh_keys; s && *s; s++)
-			json_object_array_add(k, all_digits(*s) ? json_object_new_int64(strtoll(*s, NULL, 10))
-								: json_object_new_string(*s));
-		json_object_object_add(o, "ssh_keys", k);
-		json_object *ta = json_object_new_array();
-		for (char **s = tags; *s; s++)
-			json_object_array_add(ta, json_object_new_string(*s));
-		json_object_object_add(o, "tags", ta);
-		json_object_object_add(o, "user_data", json_object_new_string(red));
-		if (arg.vpc_uuid)
-			json_object_object_add(o, "vpc_uuid", json_object_new_string(arg.vpc_uuid));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		return 0;
 	}
-
-	struct doapi *api = open_api();
-	if (!api)
-		return DOAGENT_EXIT_USAGE;
-	t_start = backoff_now_ms();
-	struct doapi_droplet *d = NULL;
-	bool made = false;
-	_cleanup_free_ char *cause = NULL;
-	int r = find_by_tag(api, launch_tag, &d, &cause);
-	if (r < 0) {
-		err("listing droplets tagged %s: %s; nothing was created", launch_tag, cause_or(cause, r));
-		doapi_free(api);
-		return api_exit(r);
-	}
-	if (d) {
-		fprintf(stderr, "droplet %s already carries tag %s: adopting it (no new droplet)\n", d->id,
-			launch_tag);
-	} else {
-		struct doapi_create req = {
-			.name = name,
-			.region = arg.region,
-			.size = arg.size,
-			.image = arg.image,
-			.user_data = data,
-			.ssh_keys = (const char *const *)arg.ssh_keys,
-			.tags = (const char *const *)tags,
-			.vpc_uuid = arg.vpc_uuid,
-		};
-		free(cause);
-		cause = NULL;
-		r = doapi_droplet_create(api, &req, &d, &cause);
-		if (r == -EAGAIN) {
-			fprintf(stderr, "the create's answer was lost (%s); looking for the droplet by tag %s\n",
-				cause_or(cause, r), launch_tag);
-			struct backoff b;
-			backoff_init(&b, 1000, 3000, 10000);
-			int lr;
-			do {
-				_cleanup_free_ char *c2 = NULL;
-				lr = find_by_tag(api, launch_tag, &d, &c2);
-				if (lr < 0)
-					fprintf(stderr, "listing: %s\n", cause_or(c2, lr));
-				if (d)
-					break;
-			} while (backoff_wait(&b, 0));
-			if (!d) {
-				err("the create failed (%s) and no droplet carries tag %s; re-run with --launch-id %s to retry safely",
-				    cause_or(cause, r), launch_tag, lid);
-				doapi_free(api);
-				return lr == -ETIMEDOUT ? DOAGENT_EXIT_UNAVAILABLE : DOAGENT_EXIT_FAILURE;
-			}
-			fprintf(stderr, "found droplet %s by its launch tag\n", d->id);
-		} else if (r < 0) {
-			err("create: %s", cause_or(cause, r));
-			doapi_free(api);
-			return DOAGENT_EXIT_FAILURE;
-		}
-		made = true;
-		fprintf(stderr, "droplet %s created (launch id %s)\n", d->id, lid);
-	}
-
-	if (arg.no_wait) {
-		print_droplet(d, NULL);
-		doapi_droplet_free(d);
-		doapi_free(api);
-		return 0;
-	}
-
-	struct doapi_droplet *a = NULL;
-	ex = wait_active(api, d->id, &a);
-	if (ex) {
-		if (made && !arg.keep_on_failure) {
-			_cleanup_free_ char *c3 = NULL;
-			api->deadline_ms = 60000;
-			r = doapi_droplet_delete(api, d->id, &c3);
-			if (r < 0)
-				err("destroying droplet %s failed: %s; destroy it by hand", d->id, cause_or(c3, r));
-			else
-				err("destroyed droplet %s (use --keep-on-failure to keep it)", d->id);
-		} else if (made) {
-			err("droplet %s kept (--keep-on-failure)", d->id);
-		}
-		doapi_droplet_free(d);
-		doapi_free(api);
-		return ex;
-	}
-	doapi_droplet_free(d);
-
-	int pr = probe(a->public_ipv4, port, 10000);
-	fprintf(stderr, "port %u on %s: %s\n", port, a->public_ipv4,
-		pr > 0 ? "answered" : pr == 0 ? "no answer yet (doagent may still be starting)" : "not probed (not reachable from here)");
-
-	_cleanup_erase_ char *conn = NULL;
-	if (asprintf(&conn, "%s://default:%s@%s:%u", tls ? "rediss" : "redis", password, a->public_ipv4, port) < 0)
-		conn = NULL;
-	print_droplet(a, conn);
-	doapi_droplet_free(a);
-	doapi_free(api);
-	return 0;
+	ex = create_run(name, data, password, tls, port, lid, launch_tag, tags,
+			arg.cloud_firewall ? &fw : NULL);
+	cloud_fw_done(&fw);
+	return ex;
 }
 
 /* ---- list, get, destroy ---- */
@@ -758,7 +951,7 @@ static int cmd_get(const char *what)
 		err("no droplet %s", what);
 		return DOAGENT_EXIT_FAILURE;
 	}
-	print_droplet(d, NULL);
+	print_droplet(d, NULL, NULL);
 	doapi_droplet_free(d);
 	return 0;
 }
@@ -829,8 +1022,9 @@ static void usage(FILE *f)
 {
 	fputs("Usage: doagent-launch [--api-url URL] [--token-file FILE] COMMAND ...\n"
 	      "  create NAME --image ID --region SLUG --size SLUG --user-data-file FILE\n"
-	      "         [--ssh-key ID]... [--tag T]... [--vpc-uuid U] [--no-wait] [--wait-timeout SEC]\n"
-	      "         [--launch-id ID] [--keep-on-failure] [--dry-run] [-o text|json]\n"
+	      "         [--ssh-key ID]... [--tag T]... [--vpc-uuid U] [--cloud-firewall] [--no-wait]\n"
+	      "         [--wait-timeout SEC] [--launch-id ID] [--keep-on-failure] [--dry-run]\n"
+	      "         [-o text|json]\n"
 	      "  list [-o text|json]\n"
 	      "  get ID|NAME [-o text|json]\n"
 	      "  destroy ID|NAME [--force]\n"
@@ -842,7 +1036,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	enum { O_API = 256, O_TOKFILE, O_IMAGE, O_REGION, O_SIZE, O_UDF, O_SSHKEY, O_TAG, O_VPC,
-	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE };
+	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE, O_CLOUDFW };
 	static const struct option opts[] = {
 		{ "api-url", required_argument, NULL, O_API },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -859,6 +1053,7 @@ int main(int argc, char **argv)
 		{ "keep-on-failure", no_argument, NULL, O_KEEP },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "force", no_argument, NULL, O_FORCE },
+		{ "cloud-firewall", no_argument, NULL, O_CLOUDFW },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -892,6 +1087,7 @@ int main(int argc, char **argv)
 		case O_KEEP: arg.keep_on_failure = true; break;
 		case O_DRY: arg.dry_run = true; break;
 		case O_FORCE: arg.force = true; break;
+		case O_CLOUDFW: arg.cloud_firewall = true; break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
 				arg.json = true;
