@@ -19,6 +19,9 @@ printf '#doagent\n[redis]\nport = 70000\n' >"$TMP/ud-bad.ini"
 
 start_fake() { # ARGS: user-data file, droplet id
 	[ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+	# Empty it here: the child truncates it only once it runs, and the last fake's
+	# PORT line must not be read as the new one's.
+	: >"$TMP/fake.out"
 	python3 "$top_srcdir/tests/fake-metadata.py" --bind 127.0.0.1 --port 0 --quiet \
 		--document "$FIXTURES/metadata/full.json" --user-data "$1" --droplet-id "$2" >"$TMP/fake.out" &
 	fake_pid=$!
@@ -31,6 +34,7 @@ start_fake() { # ARGS: user-data file, droplet id
 }
 at_exit '[ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null'
 
+# shellcheck disable=SC2120 # boot takes extra flags, though none pass any yet
 boot() { run_agent --root "$root" --metadata "$url" --templates "$TEMPLATES" --deadline 10 "$@"; cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"; }
 
 # 1. A new droplet.

@@ -243,6 +243,24 @@ check; [ "$status" -eq 1 ] && grep -q '401' "$TMP/err" && [ "$(ndroplets)" -eq 0
 launch create db-422 --image 0 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
 check; [ "$status" -eq 1 ] && grep -q '422' "$TMP/err" && grep -q 'invalid image' "$TMP/err" && [ "$(ndroplets)" -eq 0 ] ||
 	fail "422: exit $status: $(cat "$TMP/err")"
+# A certificate and a key that are not a pair: refused as the agent would (65), nothing sent;
+# the dry run of a good pair shows neither the password nor the key.
+pem_ud() { # KEY-FILE
+	printf '#doagent\n[redis]\npassword = %s\n[tls]\ncertificate =\n' "secret-password-canary-0003"
+	sed 's/^/    /' "$FIXTURES/tls/valid-cert.pem"
+	printf 'key =\n'
+	sed 's/^/    /' "$1"
+}
+pem_ud "$FIXTURES/tls/other-key.pem" >"$TMP/mismatch.ini"
+launch validate "$TMP/mismatch.ini"
+check; [ "$status" -eq 65 ] && grep -q 'certificate' "$TMP/err" || fail "mismatched pair, validate: exit $status: $(cat "$TMP/err")"
+before=$(state 's["requests"]')
+launch create db-pair --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$TMP/mismatch.ini"
+check; [ "$status" -eq 65 ] && [ "$(state 's["requests"]')" -eq "$before" ] || fail "mismatched pair, create: exit $status, requests sent"
+pem_ud "$FIXTURES/tls/valid-key.pem" >"$TMP/pair.ini"
+launch create db-pair --image ubuntu-24-04-x64 --size s-1vcpu-1gb --user-data-file "$TMP/pair.ini" --dry-run
+check; [ "$status" -eq 0 ] && grep -q 'key = (redacted)' "$TMP/out" && ! grep -q 'secret-password-canary-0003' "$TMP/out" &&
+	! grep -q "$(sed -n 2p "$FIXTURES/tls/valid-key.pem")" "$TMP/out" || fail "dry run of a PEM pair: exit $status: $(cat "$TMP/out" "$TMP/err")"
 prism_clean "refusals"
 
 # 11. Progress: on a terminal, one line rewritten with the elapsed time and the state;

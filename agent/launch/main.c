@@ -31,6 +31,7 @@
 #include "secret.h"
 #include "strutil.h"
 #include "strv.h"
+#include "tls.h"
 #include "userdata.h"
 
 #define LAUNCH_TAG "doagent"
@@ -163,6 +164,14 @@ static int check_userdata(const char *what, const char *data, size_t len, struct
 	if (ret_kind)
 		*ret_kind = rep.kind;
 	userdata_report_done(&rep);
+	if (r >= 0) {
+		/* The user data's own certificate and key must be a pair, as doagent --check says. */
+		_cleanup_free_ char *cause = NULL;
+		if (tls_check_config(c, &cause) < 0) {
+			fprintf(stderr, "%s: %s\n", what, cause ? cause : "bad TLS certificate or key");
+			r = -EBADMSG;
+		}
+	}
 	if (r == -EBADMSG || r == -E2BIG) {
 		err("%s: invalid user data, nothing was sent", what);
 		return DOAGENT_EXIT_DATAERR;
@@ -247,7 +256,8 @@ static char *add_password(const char *data, const char *pw)
 	return out;
 }
 
-/* A copy of data with the value of every "password" key replaced by "(redacted)". */
+/* A copy of data with the values of the secret keys, "password" and "key" (with the
+ * indented continuation lines of a PEM block), replaced by "(redacted)". */
 static char *redact(const char *data)
 {
 	char *out = NULL;
@@ -256,17 +266,25 @@ static char *redact(const char *data)
 	if (!f)
 		return NULL;
 	const char *p = data;
+	bool in_secret = false;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		const char *e = nl ? nl : p + strlen(p);
 		const char *k = p;
 		while (k < e && (*k == ' ' || *k == '\t'))
 			k++;
+		if (in_secret && k > p && k < e) {
+			/* a continuation line of the secret's value */
+			p = nl ? nl + 1 : e;
+			continue;
+		}
 		const char *eq = memchr(k, '=', e - k);
 		const char *ke = eq;
 		while (ke && ke > k && (ke[-1] == ' ' || ke[-1] == '\t'))
 			ke--;
-		if (eq && ke - k == 8 && strncasecmp(k, "password", 8) == 0)
+		in_secret = eq && ((ke - k == 8 && strncasecmp(k, "password", 8) == 0) ||
+					     (ke - k == 3 && strncasecmp(k, "key", 3) == 0));
+		if (in_secret)
 			fprintf(f, "%.*s= (redacted)", (int)(eq - p), p);
 		else
 			fwrite(p, 1, e - p, f);
@@ -504,6 +522,14 @@ static int print_requests(const struct doapi_create *req, const struct cloud_fw 
 	if (!red || !all)
 		return -ENOMEM;
 	shown.user_data = red;
+	/* A base64 part would show its secrets encoded: leave such user data out whole. */
+	_cleanup_free_ char *summary = NULL;
+	if (looks_mime(req->user_data) && strcasestr(req->user_data, "base64")) {
+		if (asprintf(&summary, "(redacted: MIME user data with a base64 part, %zu bytes)",
+			     strlen(req->user_data)) < 0)
+			return -ENOMEM;
+		shown.user_data = summary;
+	}
 	for (int i = fw ? 0 : 1; i < 2; i++) {
 		body = i == 0 ? doapi_firewall_body(&fw->req) : doapi_droplet_body(&shown);
 		json_object *o = json_object_new_object();
@@ -593,11 +619,13 @@ static int probe(const char *ip, unsigned port, int timeout_ms)
 	return 0;
 }
 
-/* Poll the droplet until active with a public IPv4. 0 with *ret, or an exit status. */
+/* Poll the droplet until active with a public IPv4. 0 with *ret, or an exit status.
+ * Polls at most 1.5 s apart (with jitter), so the launcher notices "active" within
+ * 2 s: 40 requests a minute, well under the API's 250. */
 static int wait_active(struct doapi *api, const char *id, struct doapi_droplet **ret)
 {
 	struct backoff b;
-	backoff_init(&b, 500, 5000, arg.wait_timeout * 1000);
+	backoff_init(&b, 500, 1500, arg.wait_timeout * 1000);
 	uint64_t t0 = backoff_now_ms();
 	for (;;) {
 		struct doapi_droplet *d = NULL;
