@@ -14,6 +14,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,17 @@ static int record(struct boot *b, int status, const char *error)
 	return status;
 }
 
+/* Tests only: DOAGENT_TEST_KILL_AFTER=STEP ends this process with SIGKILL right after
+ * STEP, as a power cut would (tests/crash-consistency.sh). Honoured under --root
+ * only, so it can never cut short the first boot of a real droplet. */
+static void test_kill_after(const struct boot *b, const char *step)
+{
+	const char *e = b->opt->root ? getenv("DOAGENT_TEST_KILL_AFTER") : NULL;
+
+	if (e && strcmp(e, step) == 0)
+		raise(SIGKILL);
+}
+
 static void boot_done(struct boot *b)
 {
 	free(b->state_dir);
@@ -155,6 +167,7 @@ int boot_run(const struct boot_options *opt)
 
 		if (s->system_only && opt->root) {
 			state_add_step(&b.now, s->name, "skipped", "--root: not on a live system", 0);
+			test_kill_after(&b, s->name);
 			continue;
 		}
 		status = s->run(&b, &cause);
@@ -168,6 +181,7 @@ int boot_run(const struct boot_options *opt)
 			if (status == DOAGENT_EXIT_DATAERR && s == &step_userdata)
 				fail_closed(&b);
 		}
+		test_kill_after(&b, s->name);
 	}
 	if (status)
 		write_motd_failure(&b, error ? error : "unknown error");

@@ -9,9 +9,12 @@
  * - Nothing follows a symlink at the target: the temporary file is created with
  *   O_EXCL|O_NOFOLLOW and renamed over whatever is there.
  * - Reads are bounded: a file larger than its limit is refused, not truncated.
+ * - A temporary file a crash left behind (it may hold a secret) is removed by the
+ *   next successful write of the same file; one writer per file at a time.
  */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -129,6 +132,40 @@ static int create_temp(int dirfd, const char *base, char *name, size_t size)
 	return -EEXIST;
 }
 
+/* name is a temporary file create_temp made for the file whose names start with prefix. */
+static bool is_temp_of(const char *name, const char *prefix, size_t n)
+{
+	if (strncmp(name, prefix, n) != 0 || strlen(name + n) != 16)
+		return false;
+	return strspn(name + n, "0123456789abcdef") == 16;
+}
+
+/* Remove the temporary files of earlier writes of base that a crash left in dirfd. */
+static void remove_stale_temps(int dirfd, const char *base)
+{
+	char prefix[NAME_MAX + 1];
+	struct dirent *e;
+	size_t n;
+	DIR *d;
+	int fd;
+
+	if ((size_t)snprintf(prefix, sizeof(prefix), ".#%.64s.", base) >= sizeof(prefix))
+		return;
+	n = strlen(prefix);
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (is_temp_of(e->d_name, prefix, n))
+			unlinkat(dirfd, e->d_name, 0);
+	closedir(d);
+}
+
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
 			gid_t gid)
 {
@@ -160,6 +197,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
 		goto fail_errno;
 	if (fsync(dirfd) < 0)
 		return -errno;
+	remove_stale_temps(dirfd, base);
 	return 0;
 fail_errno:
 	r = -errno;
