@@ -3,6 +3,7 @@
 # tests/fixtures/userdata/bad/EXPECT, every tests/fixtures/metadata/bad-*.json,
 # oversized and missing files and usage errors. Invalid input exits 65, names the
 # line and the key, shows no secret and writes nothing.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BAD="$FIXTURES/userdata/bad"

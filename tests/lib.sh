@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2034
 # Shared by the shell tests: sourced, never run. POSIX sh plus "local".
 # The harness exports DOAGENT (the built binary), top_srcdir and top_builddir.
 

@@ -59,7 +59,7 @@ check; [ "$(container_exec fb systemctl is-active doagent.service)" = active ] |
 check; [ "$(cli "$pw" PING)" = PONG ] || fail "PING at $ip:$port with the user data's password: $(cli "$pw" PING)"
 check; [ "$(cli "$pw" CONFIG GET maxmemory-policy | tail -n 1)" = allkeys-lfu ] || fail "maxmemory-policy is not allkeys-lfu"
 check; cli "wrong-password-for-this-redis" PING | grep -q 'WRONGPASS' || fail "a wrong password was not refused"
-check; REDISCLI_AUTH= container_host fb redis-cli -h "$ip" -p "$port" GET x 2>&1 | grep -q NOAUTH || fail "no password was not refused"
+check; REDISCLI_AUTH='' container_host fb redis-cli -h "$ip" -p "$port" GET x 2>&1 | grep -q NOAUTH || fail "no password was not refused"
 status_json
 check; [ "$(json_get result)" = success ] && [ "$(json_get droplet_id)" = 5001 ] ||
 	fail "doagent --status: $(cat "$TMP/status.json")"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2034
 # Tests that boot a Debian 12 system container with a real systemd: sourced,
 # never run. POSIX sh plus "local", like ../lib.sh (which this sources).
 #
@@ -31,7 +32,8 @@
 # (copy the base instead of an overlay), DOAGENT_DEBIAN_MIRROR (default: the one
 # apt uses here), CONTAINER_BOOT_TIMEOUT (60 s), CONTAINER_BOOT_WAIT (running or
 # started), CONTAINER_STOP_TIMEOUT (30 s), CONTAINER_EXEC_TIMEOUT (120 s),
-# CONTAINER_BUILD_TIMEOUT (1200 s), CONTAINER_METADATA_PORT (80).
+# CONTAINER_BUILD_TIMEOUT (1200 s), CONTAINER_METADATA_PORT (80), CONTAINER_INSTALL=no
+# (container_prepare leaves doagent out).
 # Needs root, debootstrap and systemd-container (systemd-nspawn); skips otherwise.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -339,9 +341,11 @@ container_prepare() {
 	# Not the jobserver or flags of a "make check" that may be running this test.
 	# The units go where the container's systemd looks, whatever prefix the build
 	# was configured with (make distcheck uses one under its own directory).
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-		make -C "$top_builddir" install DESTDIR="$root" \
-		systemdsystemunitdir=/lib/systemd/system >"$d/install.log" 2>&1 || {
+	# CONTAINER_INSTALL=no leaves doagent out (the test installs it its own way).
+	[ "${CONTAINER_INSTALL:-yes}" = no ] ||
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+			make -C "$top_builddir" install DESTDIR="$root" \
+			systemdsystemunitdir=/lib/systemd/system >"$d/install.log" 2>&1 || {
 		tail -n 30 "$d/install.log" >&2
 		_ct_die "make install DESTDIR=$root failed"
 	}
