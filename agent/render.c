@@ -447,6 +447,7 @@ struct render {
 	struct frame stack[RENDER_MAX_DEPTH];
 	unsigned depth;
 	const struct var *each;	/* the list of the {{#each}} being rendered, or NULL */
+	unsigned each_depth;	/* depth at its {{#each}}: its body cannot close an outer {{#if}} */
 	const char *item;	/* its current item; NULL while the body is only checked */
 	struct buf out;
 	char *cause;
@@ -629,8 +630,8 @@ static int block_else(struct render *r)
 {
 	struct frame *f;
 
-	if (r->depth == 0)
-		return fail(r, "'{{else}}' without '{{#if}}'");
+	if (r->depth == 0 || (r->each && r->depth == r->each_depth))
+		return fail(r, "'{{else}}' without '{{#if}}'%s", r->each ? " inside '{{#each}}'" : "");
 	f = &r->stack[r->depth - 1];
 	if (f->in_else)
 		return fail(r, "second '{{else}}' for '{{#if}}' of line %u", f->line);
@@ -641,8 +642,8 @@ static int block_else(struct render *r)
 
 static int block_end(struct render *r)
 {
-	if (r->depth == 0)
-		return fail(r, "'{{/if}}' without '{{#if}}'");
+	if (r->depth == 0 || (r->each && r->depth == r->each_depth))
+		return fail(r, "'{{/if}}' without '{{#if}}'%s", r->each ? " inside '{{#each}}'" : "");
 	r->active = r->stack[--r->depth].parent_active;
 	return 0;
 }
@@ -832,6 +833,7 @@ static int render_each(struct render *r, const struct tag *tag, const char *body
 	if (k < 0)
 		return k;
 	r->each = var;
+	r->each_depth = depth;
 	rounds = active && var->n_items ? var->n_items : 1;
 	for (i = 0; i < rounds && k >= 0; i++) {
 		r->item = active && var->n_items ? var->items[i] : NULL;

@@ -713,6 +713,15 @@ static void test_each(void **state)
 		    "t.conf:2: '{{#each}}' inside '{{#each}}'");
 	check_error("{{#each ports}}\n{{#if yes}}\n{{/each}}\n", RENDER_TEXT, v, 0,
 		    "t.conf:2: '{{#if}}' is not closed inside '{{#each}}'");
+	/* The body cannot close or switch an {{#if}} opened outside it (found by fuzz-render). */
+	check_error("{{#if yes}}\n{{#each ports}}\n{{/if}}\n{{/each}}\n{{/if}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:3: '{{/if}}' without '{{#if}}' inside '{{#each}}'");
+	check_error("{{#if no}}\n{{#each ports}}\n{{/if}}\n{{/each}}\n{{/if}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:3: '{{/if}}' without '{{#if}}' inside '{{#each}}'");
+	check_error("{{#if yes}}\n{{#each ports}}\n{{else}}\n{{/each}}\n{{/if}}\n", RENDER_TEXT, v, 0,
+		    "t.conf:3: '{{else}}' without '{{#if}}' inside '{{#each}}'");
+	check_render("{{#if yes}}\n{{#each ports}}\n{{#if no}}\n-\n{{else}}\n{{.}}\n{{/if}}\n{{/each}}\n{{/if}}\n",
+		     RENDER_TEXT, v, 0, "80\n443\n8080\n");
 }
 
 int main(void)
