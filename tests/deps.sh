@@ -7,7 +7,8 @@ build="build-essential autoconf automake pkg-config libcurl4-openssl-dev libinih
 libjson-c-dev libsystemd-dev libcmocka-dev libssl-dev libnftables-dev"
 test="$build redis-server redis-tools stunnel4 nftables iproute2 python3 strace
 valgrind groff-base man-db xz-utils debootstrap systemd-container util-linux
-iputils-ping openssl"
+iputils-ping openssl clang libclang-rt-14-dev
+packer shellcheck"
 
 case "${1:-}" in
 build) want=$build ;;
