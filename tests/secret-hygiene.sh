@@ -97,16 +97,42 @@ start_server "$TMP/api.port" python3 "$top_srcdir/tests/fake-doapi.py" --bind 12
 	--token "$TOKEN" --active-after 1 --quiet
 api_pid=$server_pid api_url=$server_url
 
-# The sampler: every distinct /proc/*/cmdline while the commands run.
+# The sampler: every distinct /proc/*/cmdline, while the commands run, of the
+# processes this test started (its descendants: not other tests that make check
+# runs beside it, whose own greps may hold their fixtures' keys), but the fakes.
 cat >"$TMP/sampler.py" <<'PY'
 import os, signal, sys, time
 
-out, skip = sys.argv[1], set(sys.argv[2:]) | {str(os.getpid())}
+out, root = sys.argv[1], sys.argv[2]
+skip = set(sys.argv[3:]) | {str(os.getpid())}
 seen, stop = set(), []
 signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+
+
+def parent(pid):
+    with open("/proc/%s/stat" % pid, "rb") as f:
+        stat = f.read()
+    return stat[stat.rindex(b")") + 2:].split()[1].decode()
+
+
 while not stop:
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid in skip:
+    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    ppid = {}
+    for pid in pids:
+        try:
+            ppid[pid] = parent(pid)
+        except (OSError, ValueError, IndexError):
+            pass
+    for pid in pids:
+        p, ours = pid, False
+        for _ in range(64):
+            if p == root:
+                ours = True
+                break
+            p = ppid.get(p)
+            if not p or p == "0":
+                break
+        if not ours or pid in skip:
             continue
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
@@ -118,7 +144,7 @@ with open(out, "wb") as f:
     for c in sorted(seen):
         f.write(c + b"\n")
 PY
-python3 "$TMP/sampler.py" "$TMP/cmdlines" "$md_pid" "$gen_pid" "$bad_pid" "$api_pid" &
+python3 "$TMP/sampler.py" "$TMP/cmdlines" "$$" "$md_pid" "$gen_pid" "$bad_pid" "$api_pid" &
 sampler_pid=$!
 at_exit "kill $sampler_pid 2>/dev/null"
 sleep 0.2
