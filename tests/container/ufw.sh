@@ -56,7 +56,9 @@ fw() {
 		set -- "$@" "$a"
 		n=$((n - 1))
 	done
-	container_exec ufw systemd-run --quiet --wait --pipe --collect -E DOAGENT_TEST_UFW=1 "$@" 2>&1 </dev/null
+	container_exec ufw systemd-run --quiet --wait --pipe --collect -E DOAGENT_TEST_UFW=1 \
+		${ASAN_OPTIONS:+-E "ASAN_OPTIONS=$ASAN_OPTIONS"} ${UBSAN_OPTIONS:+-E "UBSAN_OPTIONS=$UBSAN_OPTIONS"} \
+		"$@" 2>&1 </dev/null
 }
 # fw_ok ARGS...: fw, counted as a check; its output in $TMP/fw.out.
 fw_ok() {
