@@ -511,19 +511,19 @@ static void compensate(struct doapi *api, const char *droplet_id, const char *fw
 	}
 }
 
-/* --dry-run: each request the create would send, with the password redacted. */
+/* --dry-run: each request the create would send, its secrets redacted (see redact()):
+ * "POST PATH" and the pretty body per request, or one JSON array with -o json. */
 static int print_requests(const struct doapi_create *req, const struct cloud_fw *fw)
 {
-	_cleanup_free_ char *red = redact(req->user_data);
-	struct doapi_create shown = *req;
+	static const char *const paths[] = { "/v2/firewalls", "/v2/droplets" };
+	_cleanup_free_ char *red = redact(req->user_data), *summary = NULL;
 	_cleanup_json_ json_object *all = json_object_new_array();
-	json_object *body;
+	struct doapi_create shown = *req;
 
 	if (!red || !all)
 		return -ENOMEM;
 	shown.user_data = red;
 	/* A base64 part would show its secrets encoded: leave such user data out whole. */
-	_cleanup_free_ char *summary = NULL;
 	if (looks_mime(req->user_data) && strcasestr(req->user_data, "base64")) {
 		if (asprintf(&summary, "(redacted: MIME user data with a base64 part, %zu bytes)",
 			     strlen(req->user_data)) < 0)
@@ -531,28 +531,27 @@ static int print_requests(const struct doapi_create *req, const struct cloud_fw 
 		shown.user_data = summary;
 	}
 	for (int i = fw ? 0 : 1; i < 2; i++) {
-		body = i == 0 ? doapi_firewall_body(&fw->req) : doapi_droplet_body(&shown);
+		json_object *body = i == 0 ? doapi_firewall_body(&fw->req) : doapi_droplet_body(&shown);
+		if (!body)
+			return -ENOMEM;
+		if (!arg.json) {
+			printf("POST %s\n%s\n", paths[i],
+			       json_object_to_json_string_ext(body, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(body);
+			continue;
+		}
 		json_object *o = json_object_new_object();
-		if (!body || !o || json_object_array_add(all, o) < 0) {
+		if (!o || json_object_array_add(all, o) < 0) {
 			json_object_put(body);
 			json_object_put(o);
 			return -ENOMEM;
 		}
 		json_object_object_add(o, "method", json_object_new_string("POST"));
-		json_object_object_add(o, "path", json_object_new_string(i == 0 ? "/v2/firewalls" : "/v2/droplets"));
+		json_object_object_add(o, "path", json_object_new_string(paths[i]));
 		json_object_object_add(o, "body", body);
 	}
-	if (arg.json) {
+	if (arg.json)
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		return 0;
-	}
-	for (size_t i = 0; i < json_object_array_length(all); i++) {
-		json_object *o = json_object_array_get_idx(all, i);
-		printf("%s %s\n%s\n", json_object_get_string(json_object_object_get(o, "method")),
-		       json_object_get_string(json_object_object_get(o, "path")),
-		       json_object_to_json_string_ext(json_object_object_get(o, "body"),
-						      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	}
 	return 0;
 }
 
@@ -620,8 +619,8 @@ static int probe(const char *ip, unsigned port, int timeout_ms)
 }
 
 /* Poll the droplet until active with a public IPv4. 0 with *ret, or an exit status.
- * Polls at most 1.5 s apart (with jitter), so the launcher notices "active" within
- * 2 s: 40 requests a minute, well under the API's 250. */
+ * Polls at most 1.5 s apart, so the launcher notices "active" within 2 s: 40
+ * requests a minute, well under the API's 250. */
 static int wait_active(struct doapi *api, const char *id, struct doapi_droplet **ret)
 {
 	struct backoff b;
