@@ -7,29 +7,33 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fw.h"
 #include "macro.h"
+#include "nftlib.h"
 #include "strv.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free)
 
 static int run(const char *commands, char **ret_cause)
 {
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	_cleanup_(nftlib_ctx_freep) struct nft_ctx *ctx = NULL;
+	const struct nftlib *nft;
 	const char *err;
+	int r;
 
+	r = nftlib_load(&nft, ret_cause);
+	if (r < 0)
+		return r;
+	ctx = nft->nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return -ENOMEM;
-	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+	if (nft->nft_ctx_buffer_output(ctx) < 0 || nft->nft_ctx_buffer_error(ctx) < 0)
 		return -ENOMEM;
-	if (nft_run_cmd_from_buffer(ctx, commands) == 0)
+	if (nft->nft_run_cmd_from_buffer(ctx, commands) == 0)
 		return 0;
-	err = nft_ctx_get_error_buffer(ctx);
+	err = nft->nft_ctx_get_error_buffer(ctx);
 	if (ret_cause && asprintf(ret_cause, "nftables refused the ruleset: %.*s", (int)strcspn(err ? err : "", "\n"),
 				  err && err[0] ? err : "(no message)") < 0)
 		*ret_cause = NULL;

@@ -21,7 +21,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <nftables/libnftables.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include "fw.h"
 #include "macro.h"
 #include "netaddr.h"
+#include "nftlib.h"
 #include "process.h"
 #include "strutil.h"
 #include "strv.h"
@@ -85,8 +85,6 @@ struct ufw_rule_argv {
 	const char *argv[UFW_RULE_ARGC];
 	char port[8];
 };
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct nft_ctx *, nft_ctx_free)
 
 /* argv as a command line ("ufw" for the program): its arguments need no quoting, every one
  * is from an allow-list. NULL on ENOMEM. */
@@ -403,16 +401,22 @@ static bool admin_has(char *const *tuples, const struct ufw_rule *rule)
 
 static int nft_run(const char *commands, bool quiet, char **ret_cause)
 {
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	_cleanup_(nftlib_ctx_freep) struct nft_ctx *ctx = NULL;
 	_cleanup_free_ char *shown = NULL;
+	const struct nftlib *nft;
+	int r;
 
-	if (!ctx || nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+	r = nftlib_load(&nft, ret_cause);
+	if (r < 0)
+		return r;
+	ctx = nft->nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx || nft->nft_ctx_buffer_output(ctx) < 0 || nft->nft_ctx_buffer_error(ctx) < 0)
 		return strutil_cause(ret_cause, -ENOMEM, "nft: out of memory");
-	if (nft_run_cmd_from_buffer(ctx, commands) == 0)
+	if (nft->nft_run_cmd_from_buffer(ctx, commands) == 0)
 		return 0;
 	if (quiet)
 		return -EIO;
-	shown = output_text(nft_ctx_get_error_buffer(ctx), true);
+	shown = output_text(nft->nft_ctx_get_error_buffer(ctx), true);
 	return strutil_cause(ret_cause, -EIO, "nft '%s': %s", commands, shown ? shown : "(out of memory)");
 }
 
