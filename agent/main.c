@@ -14,7 +14,6 @@
 #include "boot.h"
 #include "config.h"
 #include "doagent.h"
-#include "http.h"
 #include "paths.h"
 #include "fileio.h"
 #include "fw.h"
@@ -544,10 +543,6 @@ int main(int argc, char **argv)
 		return DOAGENT_EXIT_USAGE;
 	if (!o.deadline_ms)
 		o.deadline_ms = DEFAULT_DEADLINE_MS;
-	if (http_init() < 0) {
-		log_error("cannot initialize libcurl");
-		return DOAGENT_EXIT_FAILURE;
-	}
 	if (o.check)
 		return run_check(&o);
 	if (o.dry_run)

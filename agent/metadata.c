@@ -28,7 +28,7 @@
 #include "backoff.h"
 #include "buf.h"
 #include "fileio.h"
-#include "http.h"
+#include "httpget.h"
 #include "metadata.h"
 #include "netaddr.h"
 #include "strutil.h"
@@ -802,11 +802,6 @@ int metadata_load_file(const char *path, struct metadata **ret, char **ret_cause
 	return r;
 }
 
-static bool is_http_url(const char *url)
-{
-	return strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0;
-}
-
 /* base_url with METADATA_PATH appended, unless it already names a .json document. */
 static char *fetch_url(const char *base_url)
 {
@@ -827,40 +822,26 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
-/* http_request's cause without its "GET <shown>: " (metadata_fetch names the URL once). */
-static char *without_prefix(char *why, const char *shown)
+/* One request for url with at most left_ms to spend. Returns 0 with *ret set, or a
+ * negative errno with *cause saying what was wrong with this attempt. */
+static int fetch_once(const char *url, uint64_t left_ms, struct metadata **ret, char **cause)
 {
-	size_t n = strlen(shown);
-
-	if (strncmp(why, "GET ", 4) == 0 && strncmp(why + 4, shown, n) == 0 &&
-	    strncmp(why + 4 + n, ": ", 2) == 0)
-		memmove(why, why + 4 + n + 2, strlen(why + 4 + n + 2) + 1);
-	return why;
-}
-
-/* One request for url (shown in messages as shown) with at most left_ms to spend.
- * Returns 0 with *ret set, or a negative errno with *cause saying what was wrong with
- * this attempt. */
-static int fetch_once(const char *url, const char *shown, uint64_t left_ms, struct metadata **ret,
-		      char **cause)
-{
-	static const char *const headers[] = { "Accept: application/json", NULL };
-	const struct http_request req = {
+	const struct httpget_request req = {
 		.url = url,
-		.headers = headers,
+		.accept = "application/json",
 		.connect_timeout_ms = (long)min_u64(FETCH_CONNECT_TIMEOUT_MS, left_ms),
 		.timeout_ms = (long)min_u64(FETCH_TIMEOUT_MS, left_ms),
 		.max_body = METADATA_MAX_SIZE,
 	};
-	_cleanup_(http_response_done) struct http_response resp = { 0 };
+	_cleanup_(httpget_response_done) struct httpget_response resp = { 0 };
 	_cleanup_free_ char *why = NULL;
 	int r;
 
 	free(*cause);
 	*cause = NULL;
-	r = http_request(&req, &resp, &why);
+	r = httpget(&req, &resp, &why);
 	if (r < 0) {
-		*cause = why ? without_prefix(TAKE_PTR(why), shown) : NULL;
+		*cause = TAKE_PTR(why);
 		return r;
 	}
 	if (resp.status != 200)
@@ -874,9 +855,9 @@ static int fetch_once(const char *url, const char *shown, uint64_t left_ms, stru
 }
 
 /* Asks until one answer is good or the deadline passes. Returns 0 (*ret set), -ETIMEDOUT,
- * -EINVAL (a URL curl cannot use: no retry would help) or -ENOMEM; counts the attempts
+ * -EINVAL (a URL the client cannot use: no retry would help) or -ENOMEM; counts the attempts
  * in *attempts and leaves the last one's failure in *last. */
-static int fetch_until(const char *url, const char *shown, uint64_t deadline_ms,
+static int fetch_until(const char *url, uint64_t deadline_ms,
 		       struct metadata **ret, unsigned *attempts, char **last)
 {
 	struct backoff b;
@@ -889,7 +870,7 @@ static int fetch_until(const char *url, const char *shown, uint64_t deadline_ms,
 		if (left == 0)
 			break;
 		(*attempts)++;
-		r = fetch_once(url, shown, left, ret, last);
+		r = fetch_once(url, left, ret, last);
 		if (r == 0 || r == -ENOMEM || r == -EINVAL)
 			return r;
 	} while (backoff_wait(&b, 0));
@@ -909,12 +890,10 @@ int metadata_fetch(const char *base_url, uint64_t deadline_ms, struct metadata *
 	shown = strutil_quote(url, URL_QUOTE_MAX);
 	if (!shown)
 		return -ENOMEM;
-	if (!is_http_url(url))
-		r = fail(-EINVAL, &cause, "metadata service %s: not an http:// or https:// URL", shown);
-	else if (deadline_ms == 0)
+	if (deadline_ms == 0)
 		r = fail(-EINVAL, &cause, "metadata service %s: a deadline of 0", shown);
 	else {
-		r = fetch_until(url, shown, deadline_ms, ret, &attempts, &last);
+		r = fetch_until(url, deadline_ms, ret, &attempts, &last);
 		if (r == 0 || r == -ENOMEM)
 			return r;
 		if (r == -EINVAL)
