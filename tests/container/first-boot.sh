@@ -64,6 +64,8 @@ status_json
 check; [ "$(json_get result)" = success ] && [ "$(json_get droplet_id)" = 5001 ] ||
 	fail "doagent --status: $(cat "$TMP/status.json")"
 check; grep -q "redis://default:$pw@$ip:$port" "$TMP/status.json" || fail "--status as root does not give the connection URL"
+# journald may not have written doagent's last records yet: --sync waits for it.
+container_exec fb journalctl --sync
 check; container_exec fb journalctl -u doagent.service -o export | grep -q '^DOAGENT_STEP=ready' ||
 	fail "the journal has no structured DOAGENT_STEP=ready record"
 check; [ "$(container_exec fb systemctl is-enabled redis-server.service)" = enabled ] || fail "redis-server.service is not enabled"
@@ -163,6 +165,7 @@ check; ! container_exec fb nft list table inet doagent >/dev/null 2>&1 || fail "
 check; [ ! -e "$root/etc/doagent/firewall.nft" ] || fail "the old ruleset would be loaded again at the next boot"
 
 # --- secrets: never in the journal, doagent's output, or files not meant for them ---
+container_exec fb journalctl --sync
 container_exec fb journalctl -o export >"$TMP/journal" 2>&1
 container_exec fb doagent --status >"$TMP/status-nonroot.txt" 2>&1 || true
 check; ! grep -qF "$tls_key_line" "$TMP/journal" "$TMP/ct-fb/console.log" "$TMP/status.json" ||

@@ -229,6 +229,7 @@ check; python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["re
 	"$TMP/status.json" 2>/dev/null || fail "doagent --status does not report success for droplet 7007"
 
 # The generated password is nowhere it should not be.
+container_exec pk journalctl --sync || true
 container_exec pk journalctl -o export >"$TMP/journal" 2>&1 || true
 check; [ -n "$pw" ] && ! grep -qF "$pw" "$TMP/journal" "$TMP/ct-pk/console.log" "$TMP/provision.log" ||
 	fail "the password is in a log (or there is none)"
