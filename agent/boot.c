@@ -10,6 +10,25 @@
  * - Invalid user data fails closed: Redis and stunnel are stopped and not allowed
  *   to start (no flag in /run/doagent), SSH is untouched.
  * - No message here holds a secret: causes come from modules that never put one in.
+ * - state.json, the commit record, is written (fully fsync'ed) only after everything
+ *   the run wrote is durable; a step whose effect a power loss does not undo runs only
+ *   after everything written before it is durable.
+ *
+ * Durability, deferred. On a droplet that state.json does not record as configured,
+ * the run defers the fsyncs of its writes (fileio_defer_sync): each file is still
+ * replaced atomically, with its mode and owner first. make_durable syncs each
+ * filesystem written to, once (syncfs), before the firewall and the units steps (the
+ * rules file is loaded at every boot once the firewall step has enabled its unit, and
+ * the services read the files) and before state.json, the commit point, is written.
+ * A crash or a power loss before the commit leaves state.json as it was: not saying
+ * that this droplet is configured, so the next boot runs the first boot again and
+ * rewrites every file, taking an empty or invalid file of ours (what a power loss may
+ * make of an unsynced one, see fileio.c) for an absent one; Redis does not start before
+ * that run's units step (the flag in /run is gone). A file an interrupted run wrote and
+ * this run keeps as it is (a secret, the certificate, a rendered file already right)
+ * was never synced: make_durable syncs its filesystem too. Once state.json says
+ * configured (a reboot, or --force, of a configured droplet), nothing is deferred:
+ * that run would not rewrite, at the next boot, what a power loss had emptied.
  */
 #include "autoconfig.h"
 
@@ -28,6 +47,7 @@
 #include "fw.h"
 #include "log.h"
 #include "paths.h"
+#include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
 
@@ -41,6 +61,13 @@ static const struct boot_step *const boot_steps[] = {
 	&step_firewall,
 	&step_units,
 	&step_ready,
+};
+
+/* Steps with an effect a power loss does not undo (a rules file loaded at every boot,
+ * services that read the files): what was written before them is made durable first. */
+static const struct boot_step *const boot_sync_before[] = {
+	&step_firewall,
+	&step_units,
 };
 
 char *boot_path(const struct boot *b, const char *path)
@@ -125,6 +152,54 @@ static int record(struct boot *b, int status, const char *error)
 	return status;
 }
 
+/* Note the filesystem of root-relative path for make_durable. */
+static int note(const struct boot *b, const char *path)
+{
+	_cleanup_free_ char *p = boot_path(b, path);
+
+	return p ? fileio_defer_note(p) : -ENOMEM;
+}
+
+/* Everything written so far durable: once on each filesystem written to and, with
+ * note_kept, on those of the files an interrupted earlier run may have left unsynced
+ * that this run keeps as they are (secrets, the certificate, rendered files).
+ * Returns 0 or -errno with *ret_cause. */
+static int make_durable(struct boot *b, bool note_kept, char **ret_cause)
+{
+	_cleanup_free_ char *secrets = NULL;
+	int r = 0;
+	size_t i;
+
+	if (note_kept) {
+		if (b->state_dir) {
+			r = asprintf(&secrets, "%s/secrets", b->state_dir) < 0 ? -ENOMEM : 0;
+			if (r >= 0)
+				r = fileio_defer_note(b->state_dir);
+			if (r >= 0)
+				r = fileio_defer_note(secrets);
+		}
+		if (r >= 0)
+			r = note(b, PATH_TLS_CERT);
+		for (i = 0; b->plan && i < b->plan->n_files && r >= 0; i++)
+			r = note(b, b->plan->files[i].path);
+	}
+	if (r >= 0)
+		r = fileio_sync_deferred();
+	if (r < 0)
+		return strutil_cause(ret_cause, r, "cannot make the files written durable: %s", strerror(-r));
+	return 0;
+}
+
+static bool sync_before(const struct boot_step *s)
+{
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(boot_sync_before); i++)
+		if (boot_sync_before[i] == s)
+			return true;
+	return false;
+}
+
 /* Tests only: DOAGENT_TEST_KILL_AFTER=STEP ends this process with SIGKILL right after
  * STEP, as a power cut would (tests/crash-consistency.sh). Honoured under --root
  * only, so it can never cut short the first boot of a real droplet. */
@@ -154,7 +229,8 @@ static void boot_done(struct boot *b)
 int boot_run(const struct boot_options *opt)
 {
 	struct boot b = { .opt = opt };
-	_cleanup_free_ char *error = NULL;
+	_cleanup_free_ char *error = NULL, *sync_cause = NULL;
+	bool deferring = false, noted = false;
 	int status = 0;
 	size_t i;
 
@@ -165,12 +241,20 @@ int boot_run(const struct boot_options *opt)
 		_cleanup_free_ char *cause = NULL;
 		uint64_t t0 = backoff_now_ms(), ms;
 
+		/* Until the state step has read state.json, nothing is written. */
+		deferring = !b.prev.configured || !b.md || strcmp(b.prev.configured, b.md->droplet_id) != 0;
+		fileio_defer_sync(deferring);
 		if (s->system_only && opt->root) {
 			state_add_step(&b.now, s->name, "skipped", "--root: not on a live system", 0);
 			test_kill_after(&b, s->name);
 			continue;
 		}
-		status = s->run(&b, &cause);
+		if (sync_before(s)) {
+			status = make_durable(&b, deferring && !noted, &cause) < 0 ? DOAGENT_EXIT_FAILURE : 0;
+			noted |= deferring;
+		}
+		if (status == 0)
+			status = s->run(&b, &cause);
 		ms = backoff_now_ms() - t0;
 		log_step(status ? LOG_ERR : LOG_INFO, s->name, b.md ? b.md->droplet_id : NULL, ms, "%s: %s",
 			 s->name, status ? (cause ? cause : "failed") : (cause ? cause : "done"));
@@ -183,6 +267,15 @@ int boot_run(const struct boot_options *opt)
 		}
 		test_kill_after(&b, s->name);
 	}
+	/* The commit point follows: everything before it durable, then state.json. */
+	if (make_durable(&b, deferring && !noted, &sync_cause) < 0) {
+		log_error("%s", sync_cause ? sync_cause : "cannot make the files written durable");
+		if (!status) {
+			status = DOAGENT_EXIT_FAILURE;
+			error = TAKE_PTR(sync_cause);
+		}
+	}
+	fileio_defer_sync(false);
 	if (status)
 		write_motd_failure(&b, error ? error : "unknown error");
 	else

@@ -11,6 +11,25 @@
  * - Reads are bounded: a file larger than its limit is refused, not truncated.
  * - A temporary file a crash left behind (it may hold a secret) is removed by the
  *   next successful write of the same file; one writer per file at a time.
+ * - Deferred durability (fileio_defer_sync) skips only the fsyncs: the temporary file,
+ *   its mode and owner before any byte, and the rename stay as they are. Whoever turns
+ *   it on must call fileio_sync_deferred before anything relies on those files
+ *   surviving a power loss, and must write that record itself with deferral off.
+ *
+ * Power loss and deferred writes. A crash of doagent alone (SIGKILL) loses nothing
+ * that was written: the page cache holds it, and readers see every renamed file
+ * whole. A power loss (or a kernel crash) before fileio_sync_deferred may leave a
+ * deferred file as it was before the write, or absent, or renamed into place but empty
+ * (or, on some filesystems, its length in NUL bytes): the rename's metadata and the
+ * file's data reach the disk independently. Metadata changes (create, rename, unlink)
+ * do reach it in the order they were made, as the journal of ext4, XFS and btrfs
+ * commits them. So the first boot (boot.c) defers only what its commit record,
+ * state.json written with full fsyncs after fileio_sync_deferred, vouches for: until
+ * that record says this droplet is configured, the next boot runs the first boot again
+ * and rewrites every file, and every reader of doagent's own earlier output (state.c's
+ * secrets and their owner file, the certificate, the rendered files compared before
+ * rewriting) takes an empty or invalid file for an absent one. syncfs(2) reports
+ * writeback errors since Linux 5.8; earlier kernels return 0 regardless.
  */
 #include "autoconfig.h"
 
@@ -166,6 +185,81 @@ static void remove_stale_temps(int dirfd, const char *base)
 	closedir(d);
 }
 
+/* Deferred durability: a directory on each filesystem written to since the last sync. */
+#define DEFER_MAX 8
+static struct {
+	bool on;
+	size_t n;
+	dev_t dev[DEFER_MAX];
+	int fd[DEFER_MAX];
+} deferred;
+
+void fileio_defer_sync(bool on)
+{
+	deferred.on = on;
+}
+
+/* Remember the filesystem of directory dirfd for fileio_sync_deferred. -ENOSPC when
+ * DEFER_MAX others are remembered already. */
+static int defer_add(int dirfd)
+{
+	struct stat st;
+	size_t i;
+	int fd;
+
+	if (fstat(dirfd, &st) < 0)
+		return -errno;
+	for (i = 0; i < deferred.n; i++)
+		if (deferred.dev[i] == st.st_dev)
+			return 0;
+	if (deferred.n == DEFER_MAX)
+		return -ENOSPC;
+	fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	deferred.dev[deferred.n] = st.st_dev;
+	deferred.fd[deferred.n++] = fd;
+	return 0;
+}
+
+int fileio_defer_note(const char *path)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *base;
+	int r;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOTDIR && errno != ENOENT)
+		return -errno;
+	if (fd < 0) {
+		r = split_path(path, &dir, &base);
+		if (r < 0)
+			return r;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno;
+	}
+	r = defer_add(fd);
+	if (r == -ENOSPC && syncfs(fd) < 0)
+		return -errno;
+	return r == -ENOSPC ? 0 : r;
+}
+
+int fileio_sync_deferred(void)
+{
+	int r = 0, n = (int)deferred.n;
+	size_t i;
+
+	for (i = 0; i < deferred.n; i++) {
+		if (syncfs(deferred.fd[i]) < 0 && r == 0)
+			r = -errno;
+		close(deferred.fd[i]);
+	}
+	deferred.n = 0;
+	return r < 0 ? r : n;
+}
+
 int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
 			gid_t gid)
 {
@@ -173,6 +267,7 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
 	_cleanup_close_ int dirfd = -1, fd = -1;
 	char tmp[NAME_MAX + 1];
 	const char *base;
+	bool defer;
 	int r;
 
 	r = split_path(path, &dir, &base);
@@ -181,6 +276,8 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
+	/* Deferred, unless its filesystem cannot be remembered: then synced as usual. */
+	defer = deferred.on && defer_add(dirfd) == 0;
 	fd = create_temp(dirfd, base, tmp, sizeof(tmp));
 	if (fd < 0)
 		return fd;
@@ -191,11 +288,11 @@ int fileio_write_atomic(const char *path, const void *data, size_t len, mode_t m
 	r = write_all(fd, data, len);
 	if (r < 0)
 		goto fail;
-	if (fsync(fd) < 0)
+	if (!defer && fsync(fd) < 0)
 		goto fail_errno;
 	if (renameat(dirfd, tmp, dirfd, base) < 0)
 		goto fail_errno;
-	if (fsync(dirfd) < 0)
+	if (!defer && fsync(dirfd) < 0)
 		return -errno;
 	remove_stale_temps(dirfd, base);
 	return 0;

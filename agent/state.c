@@ -241,6 +241,7 @@ static int read_small(const char *path, char **ret)
 
 	if (r >= 0 && strlen(*ret) != len) {
 		erase_and_freep(ret);
+		*ret = NULL;
 		return -EBADMSG;
 	}
 	return r;

@@ -6,7 +6,8 @@
 #   steps read from the state an uninterrupted run records, so a new step is covered
 #   without editing this file;
 # - doagent is killed inside a write: strace injects SIGKILL at the entry of every
-#   write, fchmod, fchown, fsync and rename the uninterrupted run makes, one run each;
+#   write, fchmod, fchown, fsync, syncfs and rename the uninterrupted run makes, one run
+#   each (the files' fsyncs are deferred to one syncfs before state.json is written);
 #
 # after each kill a plain rerun converges to the uninterrupted run's tree (the same
 # files, types, modes, owners and contents, up to the values generated at random, which
@@ -261,8 +262,14 @@ C="$TMP/count-root"
 new_root "$C"
 ASAN_OPTIONS=$strace_asan strace -f -qq -c -o "$TMP/count.txt" "$DOAGENT" --root "$C" --metadata "$url" \
 	--templates "$TEMPLATES" --deadline 20 >/dev/null 2>&1 || true
+# Durability deferred to the commit (boot.c): one syncfs of the root's filesystem, then
+# state.json alone fsync'ed (the file and its directory).
+n_syncfs=$(awk '$NF == "syncfs" { print $4 }' "$TMP/count.txt")
+n_fsync=$(awk '$NF == "fsync" { print $4 }' "$TMP/count.txt")
+check; [ "${n_syncfs:-0}" -eq 1 ] && [ "${n_fsync:-0}" -eq 2 ] ||
+	fail "the first boot made ${n_syncfs:-no} syncfs and ${n_fsync:-no} fsync calls, expected 1 and 2"
 n_kills=0
-for call in write fchmod fchown fsync rename renameat renameat2; do
+for call in write fchmod fchown fsync syncfs rename renameat renameat2; do
 	n=$(awk -v c="$call" '$NF == c { print $4 }' "$TMP/count.txt")
 	[ -n "$n" ] || continue
 	k=1

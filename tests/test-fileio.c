@@ -175,6 +175,103 @@ static void test_mkdir_p(void **state)
 	assert_int_equal(fileio_mkdir_p(through, 0755), -ENOTDIR);
 }
 
+/* Deferred: still atomic, mode set, nothing left behind; no filesystem remembered
+ * when not deferred. */
+static void test_deferred_write(void **state)
+{
+	_cleanup_free_ char *d = path_in("deferred");
+	_cleanup_free_ char *p = path_in("deferred/file.conf");
+	_cleanup_free_ char *sub = path_in("dsub");
+	_cleanup_free_ char *inside = path_in("dsub/file");
+	_cleanup_free_ char *data = NULL;
+	struct stat st;
+	size_t len;
+
+	assert_int_equal(mkdir(d, 0755), 0);
+	assert_int_equal(fileio_write_atomic(p, "plain", 5, 0644, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(fileio_sync_deferred(), 0);
+
+	umask(022);
+	fileio_defer_sync(true);
+	assert_int_equal(fileio_write_atomic(p, "one\n", 4, 0640, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(fileio_read_file(p, 100, &data, &len), 0);
+	assert_string_equal(data, "one\n");
+	free(data);
+	data = NULL;
+	assert_int_equal(fileio_write_atomic(p, "two, longer\n", 12, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(fileio_read_file(p, 100, &data, &len), 0);
+	assert_string_equal(data, "two, longer\n");
+	assert_int_equal(count_entries(d), 1);
+	/* A failed deferred write leaves nothing either. */
+	assert_int_equal(mkdir(sub, 0755), 0);
+	assert_int_equal(mkdir(inside, 0755), 0);
+	assert_true(fileio_write_atomic(inside, "x", 1, 0600, (uid_t)-1, (gid_t)-1) < 0);
+	assert_int_equal(count_entries(sub), 1);
+	/* Not root: another owner is refused before any byte is written. */
+	if (geteuid() != 0) {
+		_cleanup_free_ char *owned = path_in("dsub/owned");
+
+		assert_int_equal(fileio_write_atomic(owned, "x", 1, 0600, 65534, 65534), -EPERM);
+		assert_int_equal(access(owned, F_OK), -1);
+	}
+	fileio_defer_sync(false);
+	assert_int_equal(fileio_sync_deferred(), 1);
+	assert_int_equal(fileio_sync_deferred(), 0);
+	rmdir(inside);
+	rmdir(sub);
+	unlink(p);
+	rmdir(d);
+}
+
+/* One syncfs per filesystem written to or noted, however many files. */
+static void test_sync_once_per_filesystem(void **state)
+{
+	char other[] = "/dev/shm/doagent-fileio.XXXXXX";
+	_cleanup_free_ char *a = path_in("a"), *b = path_in("b"), *c = path_in("c");
+	_cleanup_free_ char *missing = path_in("no/such/dir/file");
+	_cleanup_free_ char *o1 = NULL, *o2 = NULL;
+	struct stat st_dir, st_other;
+	int expect = 1;
+
+	fileio_defer_sync(true);
+	assert_int_equal(fileio_write_atomic(a, "a", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(fileio_write_atomic(b, "b", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(fileio_write_atomic(c, "c", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(fileio_defer_note(a), 0);
+	assert_int_equal(fileio_defer_note(dir), 0);
+	assert_int_equal(fileio_defer_note(missing), 0);
+	/* Another filesystem, when there is one to write to. */
+	assert_int_equal(stat(dir, &st_dir), 0);
+	if (mkdtemp(other)) {
+		assert_int_equal(stat(other, &st_other), 0);
+		if (st_other.st_dev != st_dir.st_dev)
+			expect = 2;
+		assert_true(asprintf(&o1, "%s/x", other) > 0);
+		assert_true(asprintf(&o2, "%s/y", other) > 0);
+		assert_int_equal(fileio_write_atomic(o1, "x", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
+		assert_int_equal(fileio_write_atomic(o2, "y", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
+	}
+	assert_int_equal(fileio_sync_deferred(), expect);
+	/* Forgotten once synced. */
+	assert_int_equal(fileio_sync_deferred(), 0);
+	/* A noted filesystem alone is synced too. */
+	assert_int_equal(fileio_defer_note(a), 0);
+	assert_int_equal(fileio_sync_deferred(), 1);
+	fileio_defer_sync(false);
+	if (o1) {
+		unlink(o1);
+		unlink(o2);
+		rmdir(other);
+	}
+	unlink(a);
+	unlink(b);
+	unlink(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_read_limits),
 		cmocka_unit_test(test_mkdir_p),
+		cmocka_unit_test(test_deferred_write),
+		cmocka_unit_test(test_sync_once_per_filesystem),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -156,6 +156,58 @@ static void test_secrets(void **state)
 	assert_string_equal(owner, "222");
 }
 
+/* What a power loss may leave of a secret written without fsync, an empty file or
+ * one of NUL bytes, is a missing secret: a new one is made, never an error or an
+ * empty password. The same for the file naming the droplet the secrets belong to. */
+static void test_secret_lost_to_power_loss(void **state)
+{
+	_cleanup_free_ char *dir = NULL, *cause = NULL, *path = NULL, *owner = NULL, *stored = NULL;
+	_cleanup_erase_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	struct stat st;
+	size_t len;
+
+	assert_int_equal(state_dir(root, &dir, &cause), 0);
+	made = 0;
+	assert_int_equal(state_secret(dir, "333", "password", make_secret, &a, &cause), 0);
+	assert_string_equal(a, "secret-number-1");
+	assert_true(asprintf(&path, "%s/secrets/password", dir) > 0);
+
+	/* Empty. */
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(state_secret(dir, "333", "password", make_secret, &b, &cause), 0);
+	assert_string_equal(b, "secret-number-2");
+	assert_int_equal(fileio_read_file(path, 100, &stored, &len), 0);
+	assert_string_equal(stored, "secret-number-2");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Its length in NUL bytes. */
+	assert_int_equal(fileio_write_atomic(path, "\0\0\0\0\0\0\0\0", 8, 0600, (uid_t)-1, (gid_t)-1), 0);
+	assert_int_equal(state_secret(dir, "333", "password", make_secret, &c, &cause), 0);
+	assert_string_equal(c, "secret-number-3");
+	assert_int_equal(made, 3);
+
+	/* An empty owner file: the secrets are not known to be this droplet's; new ones. */
+	free(path);
+	assert_true(asprintf(&path, "%s/secrets/droplet-id", dir) > 0);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(state_secret(dir, "333", "password", make_secret, &d, &cause), 0);
+	assert_string_equal(d, "secret-number-4");
+	assert_int_equal(fileio_read_file(path, 100, &owner, &len), 0);
+	assert_string_equal(owner, "333");
+
+	/* A stored secret (the user data's TLS key) that came back empty is written again. */
+	assert_int_equal(state_secret_put(dir, "333", "tls.key", "KEY", &cause), 1);
+	assert_int_equal(state_secret_put(dir, "333", "tls.key", "KEY", &cause), 0);
+	free(path);
+	assert_true(asprintf(&path, "%s/secrets/tls.key", dir) > 0);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(state_secret_put(dir, "333", "tls.key", "KEY", &cause), 1);
+	free(stored);
+	assert_int_equal(fileio_read_file(path, 100, &stored, &len), 0);
+	assert_string_equal(stored, "KEY");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_save_load),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secret_lost_to_power_loss),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
