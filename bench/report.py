@@ -94,11 +94,11 @@ def main():
         "doagent-version": "reference: `doagent --version` (loading its libraries)",
         "python3": "reference: `python3 -c pass`",
         "first-boot-tmpfs": "reference: doagent first boot, roots on tmpfs (fsync costs nothing)",
-        "empty-all-libs": "reference: empty `main` linked with doagent's libraries",
-        "empty-no-curl": "reference: the same without libcurl",
+        "empty-libs": "reference: empty `main` linked with doagent's libraries",
+        "empty-libs-before": "reference: the same with libcurl and libnftables (doagent before)",
     }
     for name in ("first-boot", "dry-run", "oneclick", "cloud-init", "doagent-version", "python3",
-                 "first-boot-tmpfs", "empty-all-libs", "empty-no-curl"):
+                 "first-boot-tmpfs", "empty-libs", "empty-libs-before"):
         c = boot.get(name)
         if not c:
             continue
