@@ -403,6 +403,40 @@ static void format_time(const ASN1_TIME *t, char *out, size_t size)
 		snprintf(out, size, "an unreadable time");
 }
 
+/* The key tls_make_key made, kept for the tls_make_self_signed call that follows with
+ * its PEM, which then need not decode it again (OpenSSL 3's decoders cost about half a
+ * millisecond, a twentieth of a first boot). Used once, then forgotten. */
+static struct {
+	EVP_PKEY *key;
+	char *pem;
+} made;
+
+static void made_forget(void)
+{
+	EVP_PKEY_free(made.key);
+	erase_and_freep(&made.pem);
+	made.key = NULL;
+	made.pem = NULL;
+}
+
+static void __attribute__((destructor)) made_at_exit(void)
+{
+	made_forget();
+}
+
+/* The key of key_pem: the one just made, or decoded. */
+static int key_for(const char *key_pem, EVP_PKEY **ret, char **ret_cause)
+{
+	int r = 0;
+
+	if (made.pem && strcmp(made.pem, key_pem) == 0 && EVP_PKEY_up_ref(made.key))
+		*ret = made.key;
+	else
+		r = parse_key(key_pem, ret, ret_cause);
+	made_forget();
+	return r;
+}
+
 int tls_make_key(char **ret, char **ret_cause)
 {
 	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
@@ -420,6 +454,10 @@ int tls_make_key(char **ret, char **ret_cause)
 	r = bio_to_string(out, ret);
 	if (r < 0)
 		return fail(ret_cause, r, "cannot write the key as PEM");
+	made_forget();
+	made.pem = strdup(*ret);
+	if (made.pem)
+		made.key = TAKE_PTR(key);
 	return 0;
 }
 
@@ -433,7 +471,7 @@ int tls_make_self_signed(const char *key_pem, const struct metadata *md, char **
 	int r;
 
 	ERR_clear_error();
-	r = parse_key(key_pem, &key, ret_cause);
+	r = key_for(key_pem, &key, ret_cause);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
 	r = sans_for(md, &sans);

@@ -14,7 +14,8 @@
 
 /*
  * A new private key (ECDSA P-256) in PKCS#8 PEM. Returns 0 and a malloc'd *ret
- * (erase before freeing), or -EIO with *ret_cause.
+ * (erase before freeing), or -EIO with *ret_cause. The key is kept, decoded, for the
+ * next tls_make_self_signed call alone (which uses it when given the same PEM).
  */
 int tls_make_key(char **ret, char **ret_cause);
 

@@ -304,6 +304,21 @@ static void test_make_key(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* tls_make_key keeps the key it made for the next certificate: that certificate, and
+ * any other, must be for the key it is given, whichever was made last. */
+static void test_self_signed_for_the_key_given(void **state)
+{
+	_cleanup_metadata_ struct metadata *md = load_md("full.json");
+	_cleanup_erase_ char *a = make_key(), *b = make_key();
+	_cleanup_free_ char *for_a = make_cert(a, md), *for_b = make_cert(b, md), *again = make_cert(b, md);
+	_cleanup_free_ char *c1 = NULL, *c2 = NULL, *c3 = NULL, *c4 = NULL;
+
+	assert_int_equal(tls_check_pair(for_a, a, &c1), 0);
+	assert_int_equal(tls_check_pair(for_b, b, &c2), 0);
+	assert_int_equal(tls_check_pair(again, b, &c3), 0);
+	assert_int_not_equal(tls_check_pair(for_b, a, &c4), 0);
+}
+
 static void test_self_signed_full(void **state)
 {
 	_cleanup_metadata_ struct metadata *md = load_md("full.json");
@@ -772,6 +787,7 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_make_key),
+		cmocka_unit_test(test_self_signed_for_the_key_given),
 		cmocka_unit_test(test_self_signed_full),
 		cmocka_unit_test(test_self_signed_reserved),
 		cmocka_unit_test(test_self_signed_no_private),
