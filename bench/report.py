@@ -93,7 +93,7 @@ def main():
         "cloud-init": "`cloud-init --version` (cloud-init merely starting)",
         "doagent-version": "reference: `doagent --version` (loading its libraries)",
         "python3": "reference: `python3 -c pass`",
-        "first-boot-tmpfs": "reference: doagent first boot, roots on tmpfs (fsync costs nothing)",
+        "first-boot-tmpfs": "reference: doagent first boot, roots on tmpfs (syncing costs nothing)",
         "empty-libs": "reference: empty `main` linked with doagent's libraries",
         "empty-libs-before": "reference: the same with libcurl and libnftables (doagent before)",
     }
