@@ -47,6 +47,7 @@
 #include "fw.h"
 #include "log.h"
 #include "paths.h"
+#include "sdlib.h"
 #include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
@@ -223,7 +224,7 @@ static void boot_done(struct boot *b)
 	free(b->tls_cert);
 	free(b->tls_fingerprint);
 	plan_free(b->plan);
-	sd_bus_flush_close_unref(b->bus);
+	sdlib_bus_flush_close_unref(b->bus);
 }
 
 int boot_run(const struct boot_options *opt)

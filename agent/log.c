@@ -8,6 +8,10 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "sdlib.h"
+
+/* The code location sd_journal_send() adds: it is a macro, the library has none. */
+#define JOURNAL_CODE "CODE_FILE=" __FILE__, "CODE_LINE=" _SD_STRINGIFY(__LINE__), __func__
 
 static int max_level = LOG_INFO;
 static const char *program = "doagent";
@@ -61,22 +65,41 @@ static const char *level_prefix(int level)
 	}
 }
 
+/* The journal's library, or NULL: one that cannot be loaded is said once, on stderr,
+ * and every line goes there from then on (the journal takes it in, without the
+ * fields). Nothing here logs: the cause is printed as it is. */
+static const struct sdlib *journal(void)
+{
+	const struct sdlib *sd;
+	char *cause = NULL;
+
+	if (sdlib_load(&sd, &cause) == 0)
+		return sd;
+	to_journal = false;
+	fprintf(stderr, "%s: warning: %s; logging to stderr\n", program, cause ? cause : "cannot load libsystemd");
+	free(cause);
+	return NULL;
+}
+
 static void emit(int level, const char *step, const char *droplet_id, uint64_t duration_ms,
 		 const char *fmt, va_list ap)
 {
+	const struct sdlib *sd;
 	char msg[2048];
 
 	if (level > max_level)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (to_journal) {
+	if (to_journal && (sd = journal()) != NULL) {
 		if (step)
-			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", program,
-					"DOAGENT_STEP=%s", step, "DOAGENT_DROPLET_ID=%s", droplet_id ? droplet_id : "",
-					"DOAGENT_DURATION_MS=%llu", (unsigned long long)duration_ms, NULL);
+			sd->sd_journal_send_with_location(JOURNAL_CODE, "MESSAGE=%s", msg, "PRIORITY=%d", level,
+							  "SYSLOG_IDENTIFIER=%s", program, "DOAGENT_STEP=%s", step,
+							  "DOAGENT_DROPLET_ID=%s", droplet_id ? droplet_id : "",
+							  "DOAGENT_DURATION_MS=%llu", (unsigned long long)duration_ms,
+							  NULL);
 		else
-			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", program,
-					NULL);
+			sd->sd_journal_send_with_location(JOURNAL_CODE, "MESSAGE=%s", msg, "PRIORITY=%d", level,
+							  "SYSLOG_IDENTIFIER=%s", program, NULL);
 		return;
 	}
 	fprintf(stderr, "%s: %s%s\n", program, level_prefix(level), msg);

@@ -14,7 +14,8 @@ int log_get_max_level(void);
 void log_set_program(const char *name);
 
 /* Send messages to the journal (with structured fields) instead of stderr. By
- * default: when stderr is connected to the journal (JOURNAL_STREAM). */
+ * default: when stderr is connected to the journal (JOURNAL_STREAM). libsystemd is
+ * loaded with the first message; without it, a warning and stderr again. */
 void log_set_journal(bool on);
 void log_open(void);
 

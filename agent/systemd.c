@@ -24,6 +24,7 @@
 #include <systemd/sd-bus.h>
 
 #include "macro.h"
+#include "sdlib.h"
 #include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
@@ -49,10 +50,14 @@ static const struct {
 	[SYSTEMD_STOP] = { "StopUnit", "stop", false },
 };
 
+/* libsystemd, loaded (sdlib_load) first by every exported function: the bus it is
+ * given may have been opened without systemd_open(). */
+static const struct sdlib *sd;
+
 /* "<what>: <error name>: <error message>", or strerror when the bus set no error. */
 static int bus_fail(char **ret_cause, int r, const sd_bus_error *e, const char *what)
 {
-	if (sd_bus_error_is_set(e))
+	if (sd->sd_bus_error_is_set(e))
 		return strutil_cause(ret_cause, r, "%s: %s: %s", what, e->name,
 			    e->message ? e->message : "(no message)");
 	return strutil_cause(ret_cause, r, "%s: %s", what, strerror(-r));
@@ -60,10 +65,13 @@ static int bus_fail(char **ret_cause, int r, const sd_bus_error *e, const char *
 
 int systemd_open(sd_bus **ret, char **ret_cause)
 {
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sdlib_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	int r;
 
-	r = sd_bus_open_system(&bus);
+	r = sdlib_load(&sd, ret_cause);
+	if (r < 0)
+		return r;
+	r = sd->sd_bus_open_system(&bus);
 	if (r < 0)
 		return strutil_cause(ret_cause, r, "cannot connect to the system bus: %s", strerror(-r));
 	*ret = TAKE_PTR(bus);
@@ -72,15 +80,18 @@ int systemd_open(sd_bus **ret, char **ret_cause)
 
 int systemd_reload(sd_bus *bus, char **ret_cause)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sdlib_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Reload");
+	r = sdlib_load(&sd, ret_cause);
+	if (r < 0)
+		return r;
+	r = sd->sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER, "Reload");
 	if (r < 0)
 		return bus_fail(ret_cause, r, NULL, "daemon-reload");
 	/* The manager answers once it has reloaded. */
-	r = sd_bus_call(bus, m, RELOAD_TIMEOUT_USEC, &e, &reply);
+	r = sd->sd_bus_call(bus, m, RELOAD_TIMEOUT_USEC, &e, &reply);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, "daemon-reload");
 	return 0;
@@ -92,41 +103,41 @@ static int read_changes(sd_bus_message *reply)
 	const char *type, *path, *source;
 	int r;
 
-	r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+	r = sd->sd_bus_message_enter_container(reply, 'a', "(sss)");
 	if (r < 0)
 		return r;
-	while ((r = sd_bus_message_read(reply, "(sss)", &type, &path, &source)) > 0)
+	while ((r = sd->sd_bus_message_read(reply, "(sss)", &type, &path, &source)) > 0)
 		;
 	if (r < 0)
 		return r;
-	return sd_bus_message_exit_container(reply);
+	return sd->sd_bus_message_exit_container(reply);
 }
 
 /* EnableUnitFiles or DisableUnitFiles for one unit, so that a cause can name it. */
 static int unit_files_one(sd_bus *bus, bool enable, const char *unit, char **ret_cause)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sdlib_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *what = NULL;
 	int carries_install_info = 1;
 	int r;
 
 	if (asprintf(&what, "%s %s", enable ? "enable" : "disable", unit) < 0)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	r = sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
-					   enable ? "EnableUnitFiles" : "DisableUnitFiles");
+	r = sd->sd_bus_message_new_method_call(bus, &m, SD_DEST, SD_PATH, SD_MANAGER,
+					       enable ? "EnableUnitFiles" : "DisableUnitFiles");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "as", 1, unit);
+		r = sd->sd_bus_message_append(m, "as", 1, unit);
 	/* runtime = false; and for enable, force = false */
 	if (r >= 0)
-		r = enable ? sd_bus_message_append(m, "bb", 0, 0) : sd_bus_message_append(m, "b", 0);
+		r = enable ? sd->sd_bus_message_append(m, "bb", 0, 0) : sd->sd_bus_message_append(m, "b", 0);
 	if (r < 0)
 		return bus_fail(ret_cause, r, NULL, what);
-	r = sd_bus_call(bus, m, 0, &e, &reply);
+	r = sd->sd_bus_call(bus, m, 0, &e, &reply);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
 	if (enable)
-		r = sd_bus_message_read(reply, "b", &carries_install_info);
+		r = sd->sd_bus_message_read(reply, "b", &carries_install_info);
 	if (r >= 0)
 		r = read_changes(reply);
 	if (r < 0)
@@ -148,6 +159,9 @@ static int unit_files(sd_bus *bus, bool enable, const char *const *units, char *
 
 	if (!units)
 		return 0;
+	r = sdlib_load(&sd, ret_cause);
+	if (r < 0)
+		return r;
 	for (; *units; units++) {
 		r = unit_files_one(bus, enable, *units, ret_cause);
 		if (r < 0)
@@ -169,14 +183,14 @@ int systemd_disable(sd_bus *bus, const char *const *units, char **ret_cause)
 /* The object path of unit, loading it when it is not loaded (LoadUnit). */
 static int unit_path(sd_bus *bus, const char *unit, char **ret, sd_bus_error *e)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sdlib_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *path;
 	int r;
 
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", e, &reply, "s", unit);
+	r = sd->sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "LoadUnit", e, &reply, "s", unit);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(reply, "o", &path);
+	r = sd->sd_bus_message_read(reply, "o", &path);
 	if (r < 0)
 		return r;
 	*ret = strdup(path);
@@ -190,18 +204,18 @@ static int unit_path(sd_bus *bus, const char *unit, char **ret, sd_bus_error *e)
  */
 static int ordered_after_self(sd_bus *bus, const char *unit, char **ret_self)
 {
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sdlib_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *self = NULL, *path = NULL;
 	_cleanup_strv_ char **after = NULL;
 	const char *self_path;
 
-	if (sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitByPID", &e, &reply, "u",
-			       (uint32_t)getpid()) < 0 ||
-	    sd_bus_message_read(reply, "o", &self_path) < 0 ||
-	    sd_bus_get_property_string(bus, SD_DEST, self_path, SD_UNIT, "Id", &e, &self) < 0 ||
+	if (sd->sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "GetUnitByPID", &e, &reply, "u",
+				   (uint32_t)getpid()) < 0 ||
+	    sd->sd_bus_message_read(reply, "o", &self_path) < 0 ||
+	    sd->sd_bus_get_property_string(bus, SD_DEST, self_path, SD_UNIT, "Id", &e, &self) < 0 ||
 	    unit_path(bus, unit, &path, &e) < 0 ||
-	    sd_bus_get_property_strv(bus, SD_DEST, path, SD_UNIT, "After", &e, &after) < 0)
+	    sd->sd_bus_get_property_strv(bus, SD_DEST, path, SD_UNIT, "After", &e, &after) < 0)
 		return 0;
 	if (!strv_contains(after, self))
 		return 0;
@@ -226,7 +240,7 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
 	const char *path, *unit, *result;
 	uint32_t id;
 
-	if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+	if (sd->sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
 		return 0;
 	if (!w->path || w->result || strcmp(path, w->path) != 0)
 		return 0;
@@ -249,9 +263,9 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 {
 	/* w is declared before the slot that points to it, so it outlives the slot. */
 	_cleanup_(job_wait_done) struct job_wait w = { 0 };
-	_cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sdlib_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+	_cleanup_(sdlib_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *what = NULL, *self = NULL, *job = NULL;
 	const char *path;
 	uint64_t deadline;
@@ -261,6 +275,9 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 		return strutil_cause(ret_cause, -EINVAL, "no unit or no action");
 	if (asprintf(&what, "%s %s", actions[action].verb, unit) < 0)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	r = sdlib_load(&sd, ret_cause);
+	if (r < 0)
+		return r;
 
 	if (actions[action].waits_for_ordering && ordered_after_self(bus, unit, &self) > 0)
 		return strutil_cause(ret_cause, -EDEADLK,
@@ -269,20 +286,20 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 			    what, self);
 
 	/* Listen before asking, or a job that is done at once goes unseen. */
-	r = sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
-				&w);
+	r = sd->sd_bus_match_signal(bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed,
+				    &w);
 	if (r < 0)
 		return bus_fail(ret_cause, r, NULL, what);
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, NULL);
-	if (r < 0 && !sd_bus_error_has_name(&e, SD_ERROR_ALREADY_SUBSCRIBED))
+	r = sd->sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, "Subscribe", &e, NULL, NULL);
+	if (r < 0 && !sd->sd_bus_error_has_name(&e, SD_ERROR_ALREADY_SUBSCRIBED))
 		return bus_fail(ret_cause, r, &e, what);
-	sd_bus_error_free(&e);
+	sd->sd_bus_error_free(&e);
 
-	r = sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, actions[action].method, &e, &reply,
-			       "ss", unit, "replace");
+	r = sd->sd_bus_call_method(bus, SD_DEST, SD_PATH, SD_MANAGER, actions[action].method, &e, &reply,
+				   "ss", unit, "replace");
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
-	r = sd_bus_message_read(reply, "o", &path);
+	r = sd->sd_bus_message_read(reply, "o", &path);
 	if (r < 0)
 		return strutil_cause(ret_cause, r, "%s: the manager's answer cannot be read: %s", what,
 			    strerror(-r));
@@ -299,7 +316,7 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 	while (!w.result && !w.error) {
 		uint64_t now;
 
-		r = sd_bus_process(bus, NULL);
+		r = sd->sd_bus_process(bus, NULL);
 		if (r < 0)
 			return strutil_cause(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
 		if (r > 0)
@@ -308,7 +325,7 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 		if (now >= deadline)
 			return strutil_cause(ret_cause, -ETIMEDOUT, "%s: job %s did not finish within %" PRIu64 " ms",
 				    what, job, timeout_ms);
-		r = sd_bus_wait(bus, deadline - now);
+		r = sd->sd_bus_wait(bus, deadline - now);
 		if (r < 0 && r != -EINTR)
 			return strutil_cause(ret_cause, r, "%s: waiting for job %s: %s", what, job, strerror(-r));
 	}
@@ -322,7 +339,7 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 
 int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_cause)
 {
-	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *what = NULL, *path = NULL, *state = NULL;
 	int r;
 
@@ -330,10 +347,13 @@ int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_c
 		return strutil_cause(ret_cause, -EINVAL, "no unit");
 	if (asprintf(&what, "state of %s", unit) < 0)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	r = sdlib_load(&sd, ret_cause);
+	if (r < 0)
+		return r;
 	r = unit_path(bus, unit, &path, &e);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
-	r = sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e, &state);
+	r = sd->sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e, &state);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
 	*ret = TAKE_PTR(state);

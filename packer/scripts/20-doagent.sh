@@ -65,14 +65,16 @@ runtime=""
 for lib in $(ldd /usr/sbin/doagent /usr/bin/doagent-launch | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
 	runtime="$runtime $(owner "$lib")"
 done
-# libnftables is loaded with dlopen() when a firewall is applied (agent/nftlib.c):
-# ldd does not list it.
-nftlib=$(ldconfig -p | awk '$1 == "libnftables.so.1" {print $NF; exit}')
-if [ -z "$nftlib" ]; then
-	say "libnftables.so.1 is not installed: doagent could not apply its firewall" >&2
-	exit 1
-fi
-runtime="$runtime $(owner "$nftlib")"
+# libnftables and libsystemd are loaded with dlopen() when first used (agent/nftlib.c,
+# agent/sdlib.c): ldd does not list them.
+for soname in libnftables.so.1 libsystemd.so.0; do
+	dlib=$(ldconfig -p | awk -v l="$soname" '$1 == l {print $NF; exit}')
+	if [ -z "$dlib" ]; then
+		say "$soname is not installed: doagent loads it when it applies a firewall or talks to systemd" >&2
+		exit 1
+	fi
+	runtime="$runtime $(owner "$dlib")"
+done
 # shellcheck disable=SC2086 # one package a word
 apt-mark manual $runtime >/dev/null
 if [ "$DOAGENT_PURGE_BUILD_DEPS" = yes ] && [ -n "$added" ]; then
