@@ -95,7 +95,7 @@ def main():
         "python3": "reference: `python3 -c pass`",
         "first-boot-tmpfs": "reference: doagent first boot, roots on tmpfs (syncing costs nothing)",
         "empty-libs": "reference: empty `main` linked with doagent's libraries",
-        "empty-libs-before": "reference: the same with libcurl and libnftables (doagent before)",
+        "empty-libs-before": "reference: the same with libcurl, libsystemd and libnftables (doagent before)",
     }
     for name in ("first-boot", "dry-run", "oneclick", "cloud-init", "doagent-version", "python3",
                  "first-boot-tmpfs", "empty-libs", "empty-libs-before"):
