@@ -1,17 +1,12 @@
-/*
- * libnftables through dlopen(): found by its soname like any library doagent links
- * with, loaded RTLD_NOW (every function resolved before one is called) and
- * RTLD_LOCAL (its symbols are not used to resolve anything else), and never unloaded.
- */
+/* libnftables, loaded by dynlib_open on first use and never unloaded. */
 #include "autoconfig.h"
 
 #include <dlfcn.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "dynlib.h"
 #include "nftlib.h"
-#include "strutil.h"
 
 #define NFTLIB_SONAME "libnftables.so.1"
 
@@ -22,34 +17,28 @@ static bool loaded;
 /* Resolve the function named like the field: its type is that of its prototype. */
 #define RESOLVE(handle, fn) ((lib.fn = (__typeof__(&fn))dlsym(handle, #fn)) != NULL)
 
+/* Every function or false, at the first one missing (dlerror names it). */
+static bool resolve_all(void *handle)
+{
+	return RESOLVE(handle, nft_ctx_new) && RESOLVE(handle, nft_ctx_free) &&
+	       RESOLVE(handle, nft_ctx_buffer_output) && RESOLVE(handle, nft_ctx_buffer_error) &&
+	       RESOLVE(handle, nft_ctx_get_error_buffer) && RESOLVE(handle, nft_run_cmd_from_buffer);
+}
+
 int nftlib_load(const struct nftlib **ret, char **ret_cause)
 {
-	const char *err;
-	void *handle;
 	int r;
 
-	if (loaded) {
-		*ret = &lib;
-		return 0;
-	}
-	dlerror();
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		err = dlerror();
-		return strutil_cause(ret_cause, -ELIBACC, "cannot load %s: %s", soname, err ? err : "dlopen failed");
-	}
-	if (RESOLVE(handle, nft_ctx_new) && RESOLVE(handle, nft_ctx_free) && RESOLVE(handle, nft_ctx_buffer_output) &&
-	    RESOLVE(handle, nft_ctx_buffer_error) && RESOLVE(handle, nft_ctx_get_error_buffer) &&
-	    RESOLVE(handle, nft_run_cmd_from_buffer)) {
+	if (!loaded) {
+		r = dynlib_open(soname, resolve_all, ret_cause);
+		if (r < 0) {
+			memset(&lib, 0, sizeof(lib));
+			return r;
+		}
 		loaded = true;
-		*ret = &lib;
-		return 0;
 	}
-	err = dlerror();
-	r = strutil_cause(ret_cause, -ELIBACC, "cannot load %s: %s", soname, err ? err : "a function is missing");
-	memset(&lib, 0, sizeof(lib));
-	dlclose(handle);
-	return r;
+	*ret = &lib;
+	return 0;
 }
 
 void nftlib_ctx_free(struct nft_ctx *ctx)

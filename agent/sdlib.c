@@ -1,18 +1,15 @@
 /*
- * libsystemd through dlopen(): found by its soname like any library doagent links
- * with, loaded RTLD_NOW (every function resolved before one is called) and
- * RTLD_LOCAL (its symbols are not used to resolve anything else), and never unloaded.
- * A process that is linked with it already (tests/test-systemd) gets the same copy.
+ * libsystemd, loaded by dynlib_open on first use and never unloaded. A process that
+ * is linked with it already (tests/test-systemd) gets the same copy.
  */
 #include "autoconfig.h"
 
 #include <dlfcn.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "dynlib.h"
 #include "sdlib.h"
-#include "strutil.h"
 
 #define SDLIB_SONAME "libsystemd.so.0"
 
@@ -40,30 +37,18 @@ static bool resolve_all(void *handle)
 
 int sdlib_load(const struct sdlib **ret, char **ret_cause)
 {
-	const char *err;
-	void *handle;
 	int r;
 
-	if (loaded) {
-		*ret = &lib;
-		return 0;
-	}
-	dlerror();
-	handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (!handle) {
-		err = dlerror();
-		return strutil_cause(ret_cause, -ELIBACC, "cannot load %s: %s", soname, err ? err : "dlopen failed");
-	}
-	if (resolve_all(handle)) {
+	if (!loaded) {
+		r = dynlib_open(soname, resolve_all, ret_cause);
+		if (r < 0) {
+			memset(&lib, 0, sizeof(lib));
+			return r;
+		}
 		loaded = true;
-		*ret = &lib;
-		return 0;
 	}
-	err = dlerror();
-	r = strutil_cause(ret_cause, -ELIBACC, "cannot load %s: %s", soname, err ? err : "a function is missing");
-	memset(&lib, 0, sizeof(lib));
-	dlclose(handle);
-	return r;
+	*ret = &lib;
+	return 0;
 }
 
 void sdlib_bus_flush_close_unref(sd_bus *bus)
