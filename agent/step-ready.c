@@ -54,18 +54,21 @@ static int run(struct boot *b, char **ret_cause)
 	int r;
 
 	backoff_init(&bo, 100, 2000, READY_DEADLINE_MS);
-	do {
+	/* None with Redis' own TLS and plaintext on the Unix socket alone. */
+	r = 0;
+	while (b->plan->plaintext_port) {
 		free(*ret_cause);
 		*ret_cause = NULL;
 		r = resp_ping("127.0.0.1", b->config.redis_port, b->password,
 			      backoff_remaining_ms(&bo) < 5000 ? backoff_remaining_ms(&bo) + 1 : 5000, ret_cause);
-		if (r == 0 || r == -EACCES)
+		if (r == 0 || r == -EACCES || !backoff_wait(&bo, 0))
 			break;
-	} while (backoff_wait(&bo, 0));
+	}
 	if (r < 0)
 		return DOAGENT_EXIT_FAILURE;
 	if (b->config.tls_enabled) {
-		/* stunnel comes up after Redis: give it the same patience. */
+		/* stunnel comes up after Redis, and Redis' own TLS port may be all there is:
+		 * give it the same patience. */
 		do {
 			free(*ret_cause);
 			*ret_cause = NULL;
@@ -74,8 +77,11 @@ static int run(struct boot *b, char **ret_cause)
 		if (r < 0)
 			return DOAGENT_EXIT_FAILURE;
 	}
-	strutil_cause(ret_cause, 0, "Redis answers PING on 127.0.0.1:%u%s", b->config.redis_port,
-		     b->config.tls_enabled ? ", and through TLS" : "");
+	if (b->plan->plaintext_port)
+		strutil_cause(ret_cause, 0, "Redis answers PING on 127.0.0.1:%u%s", b->config.redis_port,
+			      b->config.tls_enabled ? ", and through TLS" : "");
+	else
+		strutil_cause(ret_cause, 0, "Redis answers PING through its own TLS on 127.0.0.1:%u", b->config.tls_port);
 	return 0;
 }
 

@@ -20,8 +20,43 @@
 
 #define JOB_TIMEOUT_MS (90 * 1000)
 
+/* Stop and disable what an earlier configuration of this droplet started and this one
+ * does not use (stunnel, when TLS is off or Redis serves it): before Redis starts, which
+ * may need its port. A unit that is not installed has nothing to stop. Returns how many
+ * were stopped or disabled, or -errno with *ret_cause. */
+static int stop_unused(struct boot *b, char **ret_cause)
+{
+	int n = 0;
+
+	for (char **u = b->plan->units_off; u && *u; u++) {
+		_cleanup_free_ char *load = NULL, *file_state = NULL, *active = NULL;
+		const char *one[] = { *u, NULL };
+
+		if (systemd_unit_property(b->bus, *u, "LoadState", &load, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(load, "not-found") == 0)
+			continue;
+		if (systemd_unit_property(b->bus, *u, "UnitFileState", &file_state, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(file_state, "enabled") == 0) {
+			if (systemd_disable(b->bus, one, ret_cause) < 0)
+				return -EIO;
+			n++;
+		}
+		if (systemd_active_state(b->bus, *u, &active, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(active, "inactive") != 0) {
+			if (systemd_unit_action(b->bus, SYSTEMD_STOP, *u, JOB_TIMEOUT_MS, ret_cause) < 0)
+				return -EIO;
+			n++;
+		}
+	}
+	return n;
+}
+
 static int run(struct boot *b, char **ret_cause)
 {
+	int stopped;
 	const char *const *units = (const char *const *)b->plan->units;
 	enum systemd_action action = b->changed ? SYSTEMD_RESTART : SYSTEMD_START;
 	size_t i;
@@ -37,7 +72,10 @@ static int run(struct boot *b, char **ret_cause)
 	}
 	if (!b->bus && systemd_open(&b->bus, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
-	if (systemd_reload(b->bus, ret_cause) < 0 || systemd_enable(b->bus, units, ret_cause) < 0)
+	if (systemd_reload(b->bus, ret_cause) < 0)
+		return DOAGENT_EXIT_FAILURE;
+	stopped = stop_unused(b, ret_cause);
+	if (stopped < 0 || systemd_enable(b->bus, units, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
 	for (i = 0; units[i]; i++) {
 		_cleanup_free_ char *state = NULL;
@@ -52,8 +90,9 @@ static int run(struct boot *b, char **ret_cause)
 			return DOAGENT_EXIT_FAILURE;
 		}
 	}
-	strutil_cause(ret_cause, 0, "%s %s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS);
+	strutil_cause(ret_cause, 0, "%s %s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
+		     stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
 	return 0;
 }
 
