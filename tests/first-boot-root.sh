@@ -32,7 +32,7 @@ start_fake() { # ARGS: user-data file, droplet id
 	done
 	url="http://127.0.0.1:$(sed -n 's/^PORT //p' "$TMP/fake.out")"
 }
-at_exit '[ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null'
+at_exit 'stop_pid "${fake_pid:-}"'
 
 # shellcheck disable=SC2120 # boot takes extra flags, though none pass any yet
 boot() { run_agent --root "$root" --metadata "$url" --templates "$TEMPLATES" --deadline 10 "$@"; cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"; }
