@@ -73,7 +73,8 @@ check; grep -qF 'ip saddr { 10.132.0.0/16 } tcp dport 6380 accept' "$TMP/out" &&
 check; grep -qF 'URL:  rediss://default:%28redacted%29@10.132.255.113:6380' "$TMP/out" &&
 	grep -qF 'redis-cli -s /run/redis/redis-server.sock PING' "$TMP/out" ||
 	fail "engine = redis: the connection details lack the TLS URL or the socket"
-check; grep -qF '  - check that Redis answers an authenticated PING through its own TLS' "$TMP/out" ||
+check; grep -qxF '  - check that Redis answers an authenticated PING at 10.132.255.113:6380 through TLS (Redis'\'' own)' "$TMP/out" &&
+	! grep -q 'PING at [^ ]*:6379' "$TMP/out" ||
 	fail "engine = redis: no readiness check through TLS"
 # The key copy only for this engine: stunnel's plans remove it.
 dry --user-data "$EXAMPLES/tls-public.ini"
