@@ -60,6 +60,32 @@ static int write_cert(struct boot *b, const char *pem, char **ret_cause)
 	return 1;
 }
 
+/* The certificate's directory and its parent (/etc/doagent/tls, /etc/doagent) open to
+ * all for reading and searching: clients copy the certificate, and redis-server, as the
+ * user redis, reads it and the key's copy there. A run under a 0077 umask (doagent.service)
+ * before fileio_mkdir_p set modes exactly made them 0700. Nothing is made writable. */
+static int open_dirs(struct boot *b, char **ret_cause)
+{
+	_cleanup_free_ char *path = boot_path(b, PATH_TLS_CERT);
+	size_t root_len = b->opt->root ? strlen(b->opt->root) : 0;
+	int i;
+
+	if (!path)
+		return -ENOMEM;
+	for (i = 0; i < 2; i++) {
+		struct stat st;
+
+		*strrchr(path, '/') = '\0';
+		if (strlen(path) <= root_len)
+			break;
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+			return strutil_cause(ret_cause, -ENOTDIR, "%s: not a directory", path);
+		if ((st.st_mode & 0755) != 0755 && chmod(path, (st.st_mode | 0755) & 07777) < 0)
+			return strutil_cause(ret_cause, -errno, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
 /* The key's copy for redis-server: rewritten when its content, mode or owner differ.
  * Returns 1 when written, 0 when kept, or -errno with *ret_cause. */
 static int write_redis_key(struct boot *b, const char *key, char **ret_cause)
@@ -128,7 +154,7 @@ static int run(struct boot *b, char **ret_cause)
 			return DOAGENT_EXIT_FAILURE;
 	}
 	written = write_cert(b, cert, ret_cause);
-	if (written < 0)
+	if (written < 0 || open_dirs(b, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
 	b->changed |= written > 0;
 	/* A configured droplet's files stay as they are (step files renders nothing). */

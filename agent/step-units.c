@@ -39,7 +39,8 @@ static int stop_unused(struct boot *b, char **ret_cause)
 		if (systemd_unit_property(b->bus, *u, "UnitFileState", &file_state, ret_cause) < 0)
 			return -EIO;
 		if (strcmp(file_state, "enabled") == 0) {
-			if (systemd_disable(b->bus, one, ret_cause) < 0)
+			/* Reload after, as systemctl disable does: the manager's view follows. */
+			if (systemd_disable(b->bus, one, ret_cause) < 0 || systemd_reload(b->bus, ret_cause) < 0)
 				return -EIO;
 			n++;
 		}

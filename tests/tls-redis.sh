@@ -56,7 +56,10 @@ configure() { # DROPLET-ID [ARGS]
 	local id="$1"
 	shift
 	doc "$TMP/md-$id.json" "$id"
+	# doagent.service's umask.
+	umask 077
 	run_agent --root "$root" --metadata "$TMP/md-$id.json" --user-data "$TMP/ud.ini" --templates "$TEMPLATES" "$@"
+	umask 022
 	cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"
 }
 cert="$root/etc/doagent/tls/redis.crt"
@@ -97,6 +100,8 @@ wait_tls() {
 
 # ---- engine = redis, plaintext = loopback (the default) --------------------------
 userdata redis loopback
+# As an earlier run under doagent.service's umask left it.
+mkdir -m 0700 "$root/etc/doagent"
 configure 8001
 check; [ "$status" -eq 0 ] || fail "doagent --root: exit $status: $(cat "$TMP/err")"
 check; [ "$(stat -c '%a %u %g' "$copy" 2>/dev/null)" = "640 0 $redis_gid" ] ||
@@ -104,7 +109,8 @@ check; [ "$(stat -c '%a %u %g' "$copy" 2>/dev/null)" = "640 0 $redis_gid" ] ||
 check; cmp -s "$copy" "$key" || fail "the key's copy is not the droplet's key"
 check; [ "$(stat -c %a "$key")" = 600 ] && [ "$(stat -c %a "$(dirname "$key")")" = 700 ] ||
 	fail "the key in the secrets directory is not 0600 in a 0700 directory"
-check; [ "$(stat -c '%a %u' "$(dirname "$copy")")" = "755 0" ] || fail "the copy's directory is not 0755 root"
+check; [ "$(stat -c '%a %u' "$(dirname "$copy")")" = "755 0" ] && [ "$(stat -c '%a %u' "$root/etc/doagent")" = "755 0" ] ||
+	fail "the copy's directory or /etc/doagent is not 0755 root"
 # The redis user reads the copy, and nothing in the secrets directory.
 check; runuser -u redis -- head -c 1 "$copy" >/dev/null 2>&1 || fail "the redis user cannot read the key's copy"
 check; ! runuser -u redis -- cat "$key" >/dev/null 2>&1 || fail "the redis user can read the secrets directory's key"
