@@ -150,12 +150,13 @@ def cpu_seconds(pid):
 
 
 class Target:
-    def __init__(self, name, ns, port, tls, procs):
+    def __init__(self, name, ns, port, tls, procs, client_cpus=None):
         self.name = name
         self.ns = ns
         self.port = port
         self.tls = tls
         self.procs = procs      # role -> Popen ("stunnel", "redis")
+        self.client_cpus = client_cpus
 
 
 def redis_argv(tree, work, tag, cert, key, extra):
@@ -221,8 +222,11 @@ def wait_ready(target, password, cert, deadline=20):
 
 def benchmark(target, args, n, tests, password, cert):
     """One redis-benchmark run: per test {rps, p50, p99}, and CPU seconds per role."""
-    argv = ["ip", "netns", "exec", target.ns, "redis-benchmark", "-h", "127.0.0.1", "-p", str(target.port),
-            "-a", password, "--csv", "-n", str(n), "-t", tests] + args
+    argv = ["ip", "netns", "exec", target.ns]
+    if target.client_cpus is not None:
+        argv += ["taskset", "-c", target.client_cpus]
+    argv += ["redis-benchmark", "-h", "127.0.0.1", "-p", str(target.port),
+             "-a", password, "--csv", "-n", str(n), "-t", tests] + args
     if target.tls:
         argv += ["--tls", "--cacert", cert]
     before = {role: cpu_seconds(p.pid) for role, p in target.procs.items()}
@@ -289,7 +293,7 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--password-file", required=True)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--variants", choices=["yes", "no"], default="yes")
+    ap.add_argument("--variants", choices=["yes", "no", "only"], default="yes")
     ap.add_argument("--perf", choices=["yes", "no"], default="yes")
     ap.add_argument("--json")
     a = ap.parse_args()
@@ -324,8 +328,26 @@ def run(a, setup, password, ncpu):
     native = Target("native", ns, TLS_PORT, True, {"redis": redis_n})
     main_targets = [plaintext, via_stunnel, native]
 
+    # A droplet with one CPU and its clients elsewhere: the servers on CPU 0, the client
+    # on CPU 1.
+    one_cpu = []
+    if ncpu >= 2 and a.variants != "only":
+        ns = setup.namespace("one")
+        r = setup.start(ns, redis_argv(a.stunnel_tree, work, "one", a.cert, a.key, []),
+                        os.path.join(work, "redis-one.log"), "0")
+        s = setup.start(ns, ["stunnel4", stunnel_conf(a.stunnel_tree, work, "one", a.cert, a.key, {})],
+                        os.path.join(work, "stunnel-one.log"), "0")
+        one_cpu.append(Target("plaintext, one CPU", ns, PLAIN_PORT, False, {"redis": r}, "1"))
+        one_cpu.append(Target("stunnel, one CPU", ns, TLS_PORT, True, {"stunnel": s, "redis": r}, "1"))
+        ns = setup.namespace("one-native")
+        r = setup.start(ns, redis_argv(a.redis_tree, work, "one-native", a.cert, a.key, []),
+                        os.path.join(work, "redis-one-native.log"), "0")
+        one_cpu.append(Target("native, one CPU", ns, TLS_PORT, True, {"redis": r}, "1"))
+    elif a.variants != "only":
+        say("one CPU for the servers and another for the client: left out, this machine has one CPU")
+
     variants = []
-    if a.variants == "yes":
+    if a.variants != "no":
         for i, (name, what, edits, extra, cpus) in enumerate(VARIANTS):
             if cpus is not None and ncpu < 2:
                 say("%s: left out, this machine has one CPU" % name)
@@ -345,13 +367,17 @@ def run(a, setup, password, ncpu):
             t = Target("stunnel: " + name, vns, TLS_PORT, True, {"stunnel": s, "redis": r})
             t.what = what
             variants.append(t)
-    for t in main_targets + variants:
+    for t in main_targets + one_cpu + variants:
         wait_ready(t, password, a.cert)
 
     results = {}    # workload -> target name -> [per-round result]
-    plan = [(w, main_targets) for w in WORKLOADS] + [(CONNECT, main_targets)]
+    plan = []
+    if a.variants != "only":
+        plan = [(w, main_targets) for w in WORKLOADS] + [(CONNECT, main_targets)]
+        if one_cpu:
+            plan += [(WORKLOADS[1], one_cpu), (WORKLOADS[3], one_cpu), (CONNECT, one_cpu)]
     if variants:
-        plan += [(WORKLOADS[1], variants), (WORKLOADS[3], variants), (CONNECT, variants)]
+        plan += [(WORKLOADS[0], variants), (WORKLOADS[1], variants), (CONNECT, variants)]
     for rnd in range(a.rounds):
         say("round %d of %d (load average %s)" % (rnd + 1, a.rounds, loadavg()))
         for (wname, args, n), targets in plan:
@@ -361,12 +387,14 @@ def run(a, setup, password, ncpu):
                 res = benchmark(t, args, n, tests, password, a.cert)
                 results.setdefault(wname, {}).setdefault(t.name, []).append(res)
     counts = {}
-    if a.perf == "yes" and shutil.which("perf"):
+    if a.variants == "only":
+        pass
+    elif a.perf == "yes" and shutil.which("perf"):
         for t in main_targets:
             counts[t.name] = perf_counts(t, password, a.cert)
     elif a.perf == "yes":
         say("perf is not installed: no context switch and system call counts")
-    doc = {"results": results, "counts": counts, "rounds": a.rounds,
+    doc = {"results": results, "counts": counts, "rounds": a.rounds, "one_cpu": bool(one_cpu),
            "variants": [(t.name, t.what) for t in variants]}
     if a.json:
         with open(a.json, "w") as f:
@@ -402,6 +430,27 @@ def cpu_per_100k(runs, role):
 
 
 def report(doc):
+    res = doc["results"]
+    p = print
+    if "stunnel" in res.get(WORKLOADS[0][0], {}):
+        report_main(doc)
+    if doc.get("one_cpu"):
+        report_one_cpu(doc)
+    if doc["variants"]:
+        report_variants(doc)
+    if "stunnel" in res.get(WORKLOADS[1][0], {}):
+        r50 = min(ratio(res, WORKLOADS[1][0], t, "stunnel", "native") for t in ("SET", "GET"))
+        p("\n| target | measured | met |")
+        p("| --- | --- | --- |")
+        p("| stunnel at least 0.8x of Redis' own TLS, 50 clients (the lower of SET and GET) | %.2fx | **%s** |"
+          % (r50, "yes" if r50 >= 0.8 else "no"))
+        if doc.get("one_cpu"):
+            r1 = min(ratio(res, WORKLOADS[1][0], t, "stunnel, one CPU", "native, one CPU") for t in ("SET", "GET"))
+            p("| ... the same with the servers on one CPU and the client on another | %.2fx | **%s** |"
+              % (r1, "yes" if r1 >= 0.8 else "no"))
+
+
+def report_main(doc):
     res = doc["results"]
     p = print
     p("Throughput, ops/s (median of %d rounds), with p50 / p99 latency:\n" % doc["rounds"])
@@ -443,31 +492,61 @@ def report(doc):
         for tname in ("plaintext", "stunnel", "native"):
             for role, v in c.get(tname, {}).items():
                 p("| %s | %s | %.2f | %.2f |" % (tname, role, v["context-switches"], v["syscalls"]))
-    if doc["variants"]:
-        p("\nstunnel, one change at a time (each in a namespace of its own with its own redis-server; "
-          "median of %d rounds; ratios to the rendered configuration within each round):\n" % doc["rounds"])
-        p("| stunnel | 50 clients SET / GET ops/s | vs rendered | 50 clients -P 16 SET / GET | vs rendered | "
-          "new conn/s | vs rendered | stunnel CPU s / 100k (50 clients) |")
-        p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        base = "stunnel: " + VARIANTS[0][0]
-        for tname, what in doc["variants"]:
-            row = [tname[len("stunnel: "):] + " (" + what + ")"]
-            for wname in (WORKLOADS[1][0], WORKLOADS[3][0]):
-                runs = res[wname][tname]
-                row.append("%s / %s" % (fmt_rps(median([r["tests"]["SET"]["rps"] for r in runs])),
-                                        fmt_rps(median([r["tests"]["GET"]["rps"] for r in runs]))))
-                row.append("%.2fx / %.2fx" % (ratio(res, wname, "SET", tname, base),
-                                              ratio(res, wname, "GET", tname, base)))
-            runs = res[CONNECT[0]][tname]
-            row.append(fmt_rps(median([r["tests"]["GET"]["rps"] for r in runs])))
-            row.append("%.2fx" % ratio(res, CONNECT[0], "GET", tname, base))
-            row.append("%.2f" % cpu_per_100k(res[WORKLOADS[1][0]][tname], "stunnel"))
-            p("| " + " | ".join(row) + " |")
-    r50 = min(ratio(res, WORKLOADS[1][0], t, "stunnel", "native") for t in ("SET", "GET"))
-    p("\n| target | measured | met |")
-    p("| --- | --- | --- |")
-    p("| stunnel at least 0.8x of Redis' own TLS, 50 clients (the lower of SET and GET) | %.2fx | **%s** |"
-      % (r50, "yes" if r50 >= 0.8 else "no"))
+
+
+def report_one_cpu(doc):
+    res = doc["results"]
+    p = print
+    p("\nA droplet with one CPU, its clients elsewhere: redis-server (and stunnel) pinned to CPU 0, "
+      "redis-benchmark to CPU 1 (taskset); ops/s, median of %d rounds, p50 / p99 latency:\n" % doc["rounds"])
+    p("| workload | test | plaintext | stunnel | Redis' own TLS | stunnel / own TLS |")
+    p("| --- | --- | ---: | ---: | ---: | ---: |")
+    for wname in (WORKLOADS[1][0], WORKLOADS[3][0], CONNECT[0]):
+        runs = res[wname]
+        for test in (("SET", "GET") if wname != CONNECT[0] else ("GET",)):
+            p("| %s | %s | %s | %s | %s | %.2fx |" % (
+                wname, test, cell(runs["plaintext, one CPU"], test), cell(runs["stunnel, one CPU"], test),
+                cell(runs["native, one CPU"], test),
+                ratio(res, wname, test, "stunnel, one CPU", "native, one CPU")))
+    runs = res[WORKLOADS[1][0]]
+    p("\nCPU seconds per 100k requests there, 50 clients: stunnel %.2f and the redis-server behind it %.2f; "
+      "Redis' own TLS %.2f (plaintext %.2f)." % (
+          cpu_per_100k(runs["stunnel, one CPU"], "stunnel"), cpu_per_100k(runs["stunnel, one CPU"], "redis"),
+          cpu_per_100k(runs["native, one CPU"], "redis"), cpu_per_100k(runs["plaintext, one CPU"], "redis")))
+
+
+def cpu_ratio(res, wname, a, b):
+    """Median over rounds of a's stunnel CPU per request over b's, in the same round."""
+    return median([(x["cpu"]["stunnel"] / x["requests"]) / (y["cpu"]["stunnel"] / y["requests"])
+                   for x, y in zip(res[wname][a], res[wname][b])])
+
+
+def report_variants(doc):
+    res = doc["results"]
+    p = print
+    base = "stunnel: " + VARIANTS[0][0]
+    p("\nstunnel, one change at a time to the rendered configuration, each in a namespace of its own "
+      "with its own redis-server (median of %d rounds; each ratio is to the rendered configuration in "
+      "the same round, then the median of those):\n" % doc["rounds"])
+    p("| stunnel | 1 client SET / GET ops/s | ratio | 50 clients SET / GET ops/s | ratio | new conn/s | ratio | "
+      "stunnel CPU s / 100k, 1 / 50 clients | ratio |")
+    p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for tname, what in doc["variants"]:
+        row = ["%s (%s)" % (tname[len("stunnel: "):], what)]
+        for wname in (WORKLOADS[0][0], WORKLOADS[1][0]):
+            runs = res[wname][tname]
+            row.append("%s / %s" % (fmt_rps(median([r["tests"]["SET"]["rps"] for r in runs])),
+                                    fmt_rps(median([r["tests"]["GET"]["rps"] for r in runs]))))
+            row.append("%.2fx / %.2fx" % (ratio(res, wname, "SET", tname, base),
+                                          ratio(res, wname, "GET", tname, base)))
+        runs = res[CONNECT[0]][tname]
+        row.append(fmt_rps(median([r["tests"]["GET"]["rps"] for r in runs])))
+        row.append("%.2fx" % ratio(res, CONNECT[0], "GET", tname, base))
+        row.append("%.2f / %.2f" % (cpu_per_100k(res[WORKLOADS[0][0]][tname], "stunnel"),
+                                    cpu_per_100k(res[WORKLOADS[1][0]][tname], "stunnel")))
+        row.append("%.2fx / %.2fx" % (cpu_ratio(res, WORKLOADS[0][0], tname, base),
+                                      cpu_ratio(res, WORKLOADS[1][0], tname, base)))
+        p("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
