@@ -51,10 +51,10 @@ ip netns exec "$S" redis-server --port "$port" --bind '* -::*' --requirepass "$p
 	--daemonize yes --pidfile "$TMP/r1.pid" --logfile "$TMP/r1.log" --dir "$TMP"
 ip netns exec "$S" redis-server --port "$ssh" --bind '* -::*' --protected-mode no --save '' --appendonly no \
 	--daemonize yes --pidfile "$TMP/r2.pid" --logfile "$TMP/r2.log" --dir "$TMP"
-at_exit 'kill $(cat "$TMP/r1.pid" "$TMP/r2.pid" 2>/dev/null) 2>/dev/null'
+at_exit 'stop_pidfile "$TMP/r1.pid" "$TMP/r2.pid"'
 ip netns exec "$S" python3 -m http.server --bind 169.254.169.254 80 >/dev/null 2>&1 &
 http_pid=$!
-at_exit "kill $http_pid 2>/dev/null"
+at_exit "stop_pid $http_pid"
 sleep 0.5
 
 # The admin's own table and rule, before doagent.

@@ -71,6 +71,60 @@ need() {
 	done
 }
 
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# stop_pid PID...: SIGTERM each, wait up to 5 s, then SIGKILL what is still alive and
+# wait for it to go. A Redis whose last save fails refuses SIGTERM: start test Redis
+# with --save '' and this still ends it. Empty or non-numeric arguments are ignored.
+stop_pid() {
+	local pid n=50 left
+	for pid in "$@"; do
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		kill -TERM "$pid" 2>/dev/null || :
+	done
+	while [ $n -gt 0 ]; do
+		left=""
+		for pid in "$@"; do
+			case $pid in '' | *[!0-9]*) continue ;; esac
+			! alive "$pid" || left="$left $pid"
+		done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for pid in $left; do
+		echo "stop_pid: $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) ignored SIGTERM: killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || :
+	done
+	n=50
+	while [ $n -gt 0 ]; do
+		left=""
+		for pid in "$@"; do
+			case $pid in '' | *[!0-9]*) continue ;; esac
+			! alive "$pid" || left=1
+		done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+}
+
+# stop_pidfile FILE...: stop_pid on the PIDs the files hold (missing files are fine).
+stop_pidfile() {
+	local f pids=""
+	for f in "$@"; do
+		[ ! -s "$f" ] || pids="$pids $(cat "$f" 2>/dev/null)"
+	done
+	# shellcheck disable=SC2086 # one PID a word
+	stop_pid $pids
+}
+
 # A free TCP port on loopback (best effort: bind-and-release through python3).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -72,11 +72,11 @@ sed -e "s|/etc/doagent/tls/|$root/etc/doagent/tls/|" -e "s|/var/lib/doagent/|$ro
 	"$root/etc/stunnel/doagent-redis.conf" >"$TMP/stunnel.conf"
 mkdir -p "$TMP/data"
 ip netns exec "$srv" redis-server "$root/etc/redis/redis.conf" --dir "$TMP/data" --logfile "$TMP/redis.log" \
-	--pidfile "$TMP/redis.pid" --daemonize yes >/dev/null
-at_exit 'kill "$(cat "$TMP/redis.pid" 2>/dev/null)" 2>/dev/null'
+	--pidfile "$TMP/redis.pid" --daemonize yes --save '' --appendonly no >/dev/null
+at_exit 'stop_pidfile "$TMP/redis.pid"'
 ip netns exec "$srv" stunnel4 "$TMP/stunnel.conf" >"$TMP/stunnel.log" 2>&1 &
 stunnel_pid=$!
-at_exit "kill $stunnel_pid 2>/dev/null"
+at_exit "stop_pid $stunnel_pid"
 
 tls_cli() { # PASSWORD ARGS
 	local p="$1"
