@@ -13,7 +13,7 @@ FW="$top_builddir/tests/fw-apply"
 [ -x "$FW" ] || { fail "tests/fw-apply is not built"; finish; }
 
 n=$(($$ % 200 + 20))
-S=doagent-fw-s-$$ A=doagent-fw-a-$$ D=doagent-fw-d-$$
+S=${NETNS_PREFIX}fw-s-$$ A=${NETNS_PREFIX}fw-a-$$ D=${NETNS_PREFIX}fw-d-$$
 for ns in "$S" "$A" "$D"; do ip netns add "$ns" || skip "cannot create network namespaces"; done
 at_exit "ip netns del $S 2>/dev/null; ip netns del $A 2>/dev/null; ip netns del $D 2>/dev/null"
 link() { # NS-SERVER ADDR4 ADDR6 NS-CLIENT ADDR4 ADDR6 IFNAME

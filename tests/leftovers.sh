@@ -2,7 +2,9 @@
 # What a test run left behind. tests/run-all exports DOAGENT_RUN_ID before it starts
 # anything, so every process the run starts (daemonized or not, in a network namespace
 # or not) carries it in its environment; containers' processes die with their
-# systemd-nspawn, which carries it too.
+# systemd-nspawn, which carries it too. It also exports DOAGENT_RUN_TAG, which the
+# tests put into the names of their network namespaces (doagent-TAG-...) and temporary
+# directories (doagent-test.TAG.*): what others on the machine make is not counted.
 #
 #   leftovers.sh snapshot FILE   note the network namespaces, loop devices and mounts
 #                                that exist before the run
@@ -14,16 +16,16 @@
 set -eu
 
 usage() {
-	echo "usage: $0 snapshot|check FILE (with DOAGENT_RUN_ID set)" >&2
+	echo "usage: $0 snapshot|check FILE (with DOAGENT_RUN_ID and DOAGENT_RUN_TAG set)" >&2
 	exit 2
 }
 [ $# -eq 2 ] || usage
-[ -n "${DOAGENT_RUN_ID:-}" ] || usage
+[ -n "${DOAGENT_RUN_ID:-}" ] && [ -n "${DOAGENT_RUN_TAG:-}" ] || usage
 file=$2
 
-netns() { ip netns list 2>/dev/null | awk '$1 ~ /^doagent/ {print $1}' | sort; }
-loops() { losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk '{print $1 " " $2}' | sort; }
-mounts() { awk '$2 ~ /doagent-test\./ {print $2}' /proc/self/mounts | sort; }
+netns() { ip netns list 2>/dev/null | awk -v p="doagent-$DOAGENT_RUN_TAG-" 'index($1, p) == 1 {print $1}' | sort; }
+loops() { losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v t="/doagent-test.$DOAGENT_RUN_TAG." 'index($2, t) {print $1 " " $2}' | sort; }
+mounts() { awk -v t="/doagent-test.$DOAGENT_RUN_TAG." 'index($2, t) {print $2}' /proc/self/mounts | sort; }
 
 state() {
 	netns | sed 's/^/netns /'
@@ -64,7 +66,7 @@ processes() {
 	for p in /proc/[0-9]*; do
 		pid=${p#/proc/}
 		case $mine in *" $pid "*) continue ;; esac
-		tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "DOAGENT_RUN_ID=$DOAGENT_RUN_ID" || continue
+		{ tr '\0' '\n' <"$p/environ"; } 2>/dev/null | grep -qx "DOAGENT_RUN_ID=$DOAGENT_RUN_ID" || continue
 		! descends "$pid" || continue
 		# Zombies are gone as far as anyone is concerned; their parent will reap them.
 		grep -q '^State:[[:space:]]*Z' "$p/status" 2>/dev/null && continue

@@ -14,7 +14,10 @@ EXAMPLES="$top_srcdir/userdata-examples"
 tests_run=0
 tests_failed=0
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.XXXXXX")
+# DOAGENT_RUN_TAG (tests/run-all sets it) marks this run's directories and network
+# namespaces, so that tests/leftovers.sh can tell what the run left from what others made.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.${DOAGENT_RUN_TAG:+$DOAGENT_RUN_TAG.}XXXXXX")
+NETNS_PREFIX="doagent-${DOAGENT_RUN_TAG:+$DOAGENT_RUN_TAG-}"
 cleanup_hooks=""
 at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
 _cleanup() {

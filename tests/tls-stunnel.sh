@@ -13,8 +13,8 @@ need redis-server redis-cli stunnel4 openssl python3 ip
 n=$(($$ % 200 + 20))
 srv_ip=10.77.$n.1
 cli_ip=10.77.$n.2
-srv=doagent-tls-srv-$$
-cli=doagent-tls-cli-$$
+srv=${NETNS_PREFIX}tls-srv-$$
+cli=${NETNS_PREFIX}tls-cli-$$
 ip netns add "$srv" && ip netns add "$cli" || skip "cannot create network namespaces"
 at_exit "ip netns del $srv 2>/dev/null; ip netns del $cli 2>/dev/null"
 ip -n "$srv" link set lo up

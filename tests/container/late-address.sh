@@ -23,7 +23,7 @@ pw="canary-Late-address-pw-4242"
 delay=${LATE_ADDRESS_DELAY:-15}
 
 # The VPC neighbour: the host side of the link, on the private network too.
-ip -n "doagent-$tag" addr add "$neighbour/16" dev "ve-$tag"
+ip -n "$(container_netns la)" addr add "$neighbour/16" dev "ve-$tag"
 
 doc() { # FILE DROPLET-ID
 	python3 - "$FIXTURES/metadata/full.json" "$1" "$2" "$priv" <<'PY'
@@ -82,7 +82,7 @@ check; [ "$(container_exec la systemctl is-active redis-server.service)" != acti
 	fail "Redis started before the address was there"
 left=$((t_start + delay * 1000 - $(now_ms)))
 [ $left -le 0 ] || sleep "$(_ct_secs $left)"
-ip -n "doagent-$tag-ct" addr add "$priv/16" dev host0
+ip -n "$(container_netns_ct la)" addr add "$priv/16" dev host0
 t_up=$(now_ms)
 pong=""
 while [ $(($(now_ms) - t_up)) -lt 60000 ]; do
@@ -108,7 +108,7 @@ check; container_exec la ss -Hltn "sport = :$tls_port" | grep -q "$priv:$tls_por
 
 # --- a new droplet whose address never comes: a failure, not a success -------------
 container_stop la
-ip -n "doagent-$tag-ct" addr del "$priv/16" dev host0
+ip -n "$(container_netns_ct la)" addr del "$priv/16" dev host0
 printf '[metadata]\ndeadline = 8\n' >"$root/etc/doagent/doagent.conf"
 metadata 6002
 container_boot la
