@@ -280,6 +280,30 @@ def perf_counts(target, password, cert):
     return counts
 
 
+def perf_profile(target, password, cert, work):
+    """Where stunnel's CPU time goes: perf record (cpu-clock samples, every thread) over a
+    50-client SET run; the symbols with the most samples, by share."""
+    pid = target.procs["stunnel"].pid
+    data = os.path.join(work, "perf-stunnel.data")
+    q = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o", data, "-p", str(pid)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    benchmark(target, ["-c", "50"], 50000, "set", password, cert)
+    q.send_signal(signal.SIGINT)
+    q.wait(30)
+    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    rows = []
+    for line in r.stdout.decode(errors="replace").splitlines():
+        m = re.match(r"\s*([0-9.]+)%\s+(\S+)\s+\[([.k])\]\s+(.+?)\s*$", line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(4)))
+    by_object = {}
+    for share, dso, _ in rows:
+        by_object[dso] = by_object.get(dso, 0) + share
+    return {"top": rows[:10], "objects": sorted(by_object.items(), key=lambda x: -x[1])[:6]}
+
+
 def median(values):
     return statistics.median(values) if values else float("nan")
 
@@ -392,6 +416,7 @@ def run(a, setup, password, ncpu):
     elif a.perf == "yes" and shutil.which("perf"):
         for t in main_targets:
             counts[t.name] = perf_counts(t, password, a.cert)
+        counts["profile"] = perf_profile(via_stunnel, password, a.cert, work)
     elif a.perf == "yes":
         say("perf is not installed: no context switch and system call counts")
     doc = {"results": results, "counts": counts, "rounds": a.rounds, "one_cpu": bool(one_cpu),
@@ -492,6 +517,14 @@ def report_main(doc):
         for tname in ("plaintext", "stunnel", "native"):
             for role, v in c.get(tname, {}).items():
                 p("| %s | %s | %.2f | %.2f |" % (tname, role, v["context-switches"], v["syscalls"]))
+        if "profile" in c:
+            prof = c["profile"]
+            p("\nWhere stunnel's CPU time goes, 50 clients, SET (perf record -e cpu-clock -p, every thread; "
+              "self time). By object: %s.\n" % ", ".join("%s %.1f%%" % (o, v) for o, v in prof["objects"]))
+            p("| share | object | symbol |")
+            p("| ---: | --- | --- |")
+            for share, dso, sym in prof["top"]:
+                p("| %.1f%% | %s | %s |" % (share, dso, sym))
 
 
 def report_one_cpu(doc):

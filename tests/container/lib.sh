@@ -315,9 +315,9 @@ _ct_reap_stale() {
 		umount -l "$ct/root" 2>/dev/null || true
 		rm -rf "$d"
 	done
-	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^doagent-([a-z0-9]+-)?dg[0-9a-f]+n[0-9]+(-ct)?$/ {print $1}'); do
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^doagent-([a-z0-9]+-)?dg[0-9a-f]+(n[0-9]+(-ct)?|vpc)$/ {print $1}'); do
 		pid=${ns##*-dg}
-		pid=$((0x${pid%%n*}))
+		pid=$((0x${pid%%[!0-9a-f]*}))
 		[ -d "/proc/$pid" ] || ip netns del "$ns" 2>/dev/null || true
 	done
 }
@@ -417,6 +417,71 @@ EOF
 	CONTAINER_ROOT=$root
 	CONTAINER_IP=$ip
 	_ct_say "$name prepared in $root, address $ip"
+}
+
+# The VPC: several containers on one private network, as droplets in one VPC are. A
+# network namespace of its own holds a bridge; container_vpc_attach gives a prepared
+# container a second link (eth1 inside) into it, with its private address set on it.
+# The namespace itself stands for another droplet in the VPC (container_vpc_exec): it
+# has CONTAINER_VPC_CLIENT on the bridge.
+#
+#   container_vpc_create [PREFIX]        the VPC, PREFIX.0.0/16 (default 10.134)
+#   container_vpc_attach NAME ADDR       NAME's eth1 on the bridge with ADDR/16
+#   container_vpc_exec CMD...            CMD in the VPC's namespace (a VPC neighbour)
+#   container_vpc_cut NAME, container_vpc_heal NAME
+#                                        take NAME's link to the VPC down, and up again
+CONTAINER_VPC_NS=""
+CONTAINER_VPC_CLIENT=""
+container_vpc_create() {
+	local prefix="${1:-10.134}"
+	[ -z "$CONTAINER_VPC_NS" ] || _ct_die "the VPC exists already"
+	CONTAINER_VPC_NS=$(_ct_netns "$(printf 'dg%xvpc' $$)")
+	CONTAINER_VPC_CLIENT="$prefix.0.1"
+	ip netns add "$CONTAINER_VPC_NS" || _ct_die "cannot create the VPC's namespace"
+	at_exit "ip netns del $CONTAINER_VPC_NS 2>/dev/null || true"
+	ip -n "$CONTAINER_VPC_NS" link set lo up &&
+		ip -n "$CONTAINER_VPC_NS" link add br0 type bridge &&
+		ip -n "$CONTAINER_VPC_NS" addr add "$CONTAINER_VPC_CLIENT/16" dev br0 &&
+		ip -n "$CONTAINER_VPC_NS" link set br0 up || _ct_die "cannot set up the VPC's bridge"
+	_ct_say "VPC $prefix.0.0/16 in $CONTAINER_VPC_NS (neighbour $CONTAINER_VPC_CLIENT)"
+}
+
+container_vpc_attach() {
+	local name="$1" addr="$2" tag ct
+	[ -n "$CONTAINER_VPC_NS" ] || _ct_die "container_vpc_create first"
+	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
+	ct="$(_ct_netns "$tag")-ct"
+	ip -n "$CONTAINER_VPC_NS" link add "vp-$tag" type veth peer name eth1 netns "$ct" &&
+		ip -n "$CONTAINER_VPC_NS" link set "vp-$tag" master br0 &&
+		ip -n "$CONTAINER_VPC_NS" link set "vp-$tag" up &&
+		ip -n "$ct" addr add "$addr/16" dev eth1 &&
+		ip -n "$ct" link set eth1 up || _ct_die "cannot attach $name to the VPC"
+	echo "$addr" >"$(_ct_dir "$name")/vpc-ip"
+	_ct_say "$name is on the VPC at $addr"
+}
+
+container_vpc_ip() { _ct_get "$1" vpc-ip; }
+
+container_vpc_exec() {
+	[ -n "$CONTAINER_VPC_NS" ] || _ct_die "container_vpc_create first"
+	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "$CONTAINER_VPC_NS" "$@" 7>&-
+}
+
+container_vpc_cut() { ip -n "$CONTAINER_VPC_NS" link set "vp-$(_ct_get "$1" tag)" down; }
+container_vpc_heal() { ip -n "$CONTAINER_VPC_NS" link set "vp-$(_ct_get "$1" tag)" up; }
+
+# container_kill NAME: the droplet dies: SIGKILL to systemd-nspawn and the container's
+# PID 1, no shutdown. container_boot NAME starts it again, as a power-on would.
+container_kill() {
+	local name="$1" pid leader
+	pid=$(_ct_get "$name" nspawn.pid) || return 0
+	leader=$(_ct_leader "$name") || leader=""
+	[ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null || true
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	while _ct_alive "$pid"; do sleep 0.05; done
+	rm -f "$(_ct_dir "$name")/nspawn.pid"
+	_ct_say "$name killed"
 }
 
 # container_enable NAME UNIT...: enable units in NAME's root before it boots.
