@@ -38,6 +38,7 @@ struct boot {
 	sd_bus *bus;
 	bool configured;		/* this droplet was configured before: render nothing */
 	bool changed;			/* a file changed: restart what uses it */
+	bool storage_waiting;		/* [storage] volume is not attached yet: Redis waits for it */
 };
 
 /* What a step returns: 0 to go on, or the exit status to stop with. */
@@ -48,7 +49,7 @@ struct boot_step {
 };
 
 extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_tls,
-	step_files, step_firewall, step_units, step_ready;
+	step_files, step_firewall, step_storage, step_units, step_ready;
 
 struct fw_policy;
 /* The firewall policy the plan decided (pointers into the plan). */
@@ -61,6 +62,12 @@ int boot_run(const struct boot_options *opt);
 /* doagent --status: print the last run's outcome (as JSON with json); the connection
  * details too when show_secrets. Returns the exit status. */
 int boot_status(const char *root, bool json, bool show_secrets);
+
+/* doagent --attach-volume NAME --filesystem FS, as doagent-volume.service runs it
+ * when the volume's device appears: probe, format if blank, mount, Redis' directory,
+ * and Redis started on it once doagent has configured this boot. Returns the exit
+ * status. */
+int boot_attach_volume(const char *name, const char *filesystem);
 
 /* path under the root (a malloc'd "<root><path>"). */
 char *boot_path(const struct boot *b, const char *path);

@@ -15,6 +15,7 @@
 #include "doagent.h"
 #include "fileio.h"
 #include "paths.h"
+#include "storage.h"
 #include "systemd.h"
 #include "strutil.h"
 
@@ -42,6 +43,9 @@ static int run(struct boot *b, char **ret_cause)
 	for (i = 0; units[i]; i++) {
 		_cleanup_free_ char *state = NULL;
 
+		/* Its volume is not there yet: doagent-volume.path starts Redis on it. */
+		if (b->storage_waiting && strcmp(units[i], UNIT_REDIS) == 0)
+			continue;
 		if (systemd_unit_action(b->bus, action, units[i], JOB_TIMEOUT_MS, ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
 		/* A job is "done" also when a condition kept the unit from starting. */
@@ -52,8 +56,10 @@ static int run(struct boot *b, char **ret_cause)
 			return DOAGENT_EXIT_FAILURE;
 		}
 	}
-	strutil_cause(ret_cause, 0, "%s %s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS);
+	strutil_cause(ret_cause, 0, "%s %s%s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+		     b->config.tls_enabled ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
+		     b->config.storage_volume ? ", and " STORAGE_UNIT_PATH : "",
+		     b->storage_waiting ? "; Redis waits for its volume" : "");
 	return 0;
 }
 
