@@ -514,16 +514,21 @@ static int add_actions(struct builder *b)
 				 "%s start Redis once it appears",
 				 p->storage->name, p->storage->filesystem, p->storage->mountpoint, p->storage->redis_dir,
 				 STORAGE_UNIT_PATH);
-	if (r >= 0)
+	/* With a volume, Redis is started (not enabled) once the volume is mounted. */
+	if (r >= 0 && !p->storage)
 		r = strv_extend(&p->units, UNIT_REDIS);
 	if (r >= 0 && c->tls_enabled)
 		r = strv_extend(&p->units, UNIT_STUNNEL);
 	if (r >= 0 && p->storage)
 		r = strv_extend(&p->units, STORAGE_UNIT_PATH);
-	if (r >= 0)
-		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s%s", UNIT_REDIS,
-				 c->tls_enabled ? " and " UNIT_STUNNEL : "",
-				 p->storage ? " (Redis only once its volume is mounted), and " STORAGE_UNIT_PATH : "");
+	if (r >= 0 && !p->storage)
+		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
+				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
+	else if (r >= 0)
+		r = strv_extendf(&p->actions,
+				 "reload systemd, enable and start %s%s; start %s (not enabled: nothing starts it at "
+				 "boot before its volume is mounted) once the volume is mounted",
+				 c->tls_enabled ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING%s",
 				 c->tls_enabled ? " through TLS" : "");
@@ -647,6 +652,8 @@ int plan_print(const struct plan *p, FILE *f)
 			   "signature on it): %s, label '%s'; a device that holds anything is never formatted\n",
 			v->filesystem, v->label);
 		fprintf(f, "  - Redis' dir: %s (redis:redis, 0750)\n", v->redis_dir);
+		fprintf(f, "  - %s: started once the volume is mounted, never before (not enabled; "
+			   "RequiresMountsFor=%s)\n", UNIT_REDIS, v->redis_dir);
 		fprintf(f, "  - until %s appears: Redis does not start; %s starts it on the volume when it does\n",
 			v->device, STORAGE_UNIT_PATH);
 	}

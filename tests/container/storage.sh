@@ -10,7 +10,8 @@
 #     is kept; one that holds a partition table is refused and left as it was;
 #   - a volume whose device appears 20 s after the boot is used without a reboot, in
 #     at most 10 s from the device appearing to Redis' PONG, while --status says what
-#     the droplet waits for, and nothing of Redis is written under /var/lib/redis.
+#     the droplet waits for, and nothing of Redis is written under /var/lib/redis;
+#   - a reboot, with the volume or still without it, fails nothing and hangs nothing.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/container/lib.sh"
 
@@ -130,6 +131,21 @@ check; [ "$(storage_get state)" = ready ] && [ "$(storage_get formatted_uuid)" =
 check; container_exec va doagent --status | grep -q '^storage: *ready' || fail "--status has no 'storage: ready' line"
 check; container_exec va journalctl -b --no-pager -u doagent.service | grep -q 'formatted (it was blank)' ||
 	fail "the journal does not say the blank volume was formatted"
+# Nothing starts Redis at boot before doagent has mounted its volume.
+check; [ "$(container_exec va systemctl is-enabled redis-server.service)" = disabled ] &&
+	[ "$(container_exec va systemctl is-enabled doagent-volume.path)" = enabled ] ||
+	fail "with a volume, redis-server.service must be disabled and doagent-volume.path enabled"
+
+# A reboot of the same droplet: the volume is mounted again, Redis on it, no failure.
+container_stop va
+container_boot va
+ready va
+check; [ "$(cli va GET replace-key)" = kept-across-the-replace ] || fail "after a reboot, GET: $(cli va GET replace-key)"
+check; [ "$(uuid "$data")" = "$uuid1" ] || fail "the reboot changed the filesystem"
+check; [ -z "$(container_failed_units va)" ] || fail "failed units after a reboot: $(container_failed_units va)"
+status_json va
+check; grep -q 'configured already' "$TMP/status.json" && [ "$(storage_get state)" = ready ] ||
+	fail "--status after a reboot: $(cat "$TMP/status.json")"
 container_stop va
 
 # --- 2. the replace: a new droplet on the same volume ---------------------------
@@ -225,6 +241,16 @@ check; container_exec vl doagent --status | grep -q '^storage: *waiting.*waiting
 check; [ "$(container_exec vl systemctl is-active redis-server.service)" != active ] || fail "Redis runs before its volume is there"
 check; [ "$(container_exec vl systemctl is-active doagent-volume.path)" = active ] || fail "doagent-volume.path is not watching"
 check; [ -z "$(blkid -p "$late")" ] || fail "the late volume was touched before it appeared"
+# A reboot before the volume comes: no failed unit, no hang, still waiting.
+container_stop vl
+container_boot vl
+booted_ms=$(_ct_now_ms)
+container_wait_unit vl doagent.service 120 >/dev/null
+check; [ "$(container_exec vl systemctl is-system-running)" = running ] && [ -z "$(container_failed_units vl)" ] ||
+	fail "a reboot without the volume: $(container_exec vl systemctl is-system-running) $(container_failed_units vl)"
+status_json vl
+check; [ "$(storage_get state)" = waiting ] || fail "--status after a reboot without the volume: $(cat "$TMP/status.json")"
+check; [ "$(container_exec vl systemctl is-active redis-server.service)" != active ] || fail "Redis runs before its volume is there"
 # 20 s after the boot, the volume is attached: udev would make its symlink now.
 while [ $(($(_ct_now_ms) - booted_ms)) -lt 20000 ]; do sleep 0.2; done
 nothing_on_root_disk vl /mnt/late_data
