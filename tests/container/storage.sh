@@ -190,7 +190,9 @@ check; [ "$(cli vc PING)" = PONG ] && [ "$(cli vc CONFIG GET dir | tail -n 1)" =
 container_stop vc
 check; [ "$(uuid "$kept")" = "$uuid_kept" ] || fail "the kept volume's UUID changed"
 
-# A partition table: refused, left byte for byte as it was, Redis off.
+# A partition table: refused, left byte for byte as it was, Redis off; when it
+# comes after the boot (doagent-volume.service gives up after three tries, the path
+# unit with it), and when it is there at a boot (the storage step fails the run).
 truncate -s 64M "$TMP/parted.img"
 python3 - "$TMP/parted.img" <<'PY'
 import struct, sys
@@ -205,17 +207,37 @@ parted=$CONTAINER_LOOP
 sum_before=$(head -c 4194304 "$parted" | sha256sum)
 ud "$TMP/ud-parted.ini" parted-data
 container_prepare vd
-container_volume vd "$parted" parted-data
+container_volume vd "$parted" parted-data later
 container_enable vd doagent.service
 metadata vd "$TMP/ud-parted.ini" 7004
 container_boot vd
 container_wait_unit vd doagent.service 120 >/dev/null
+container_volume_appear vd "$parted" parted-data
+n=100
+while [ "$n" -gt 0 ] && [ "$(container_exec vd systemctl is-failed doagent-volume.path)" != failed ]; do
+	sleep 0.2
+	n=$((n - 1))
+done
+check; [ "$(container_exec vd systemctl is-failed doagent-volume.path)" = failed ] &&
+	[ "$(container_exec vd systemctl show -P Result doagent-volume.path)" = unit-start-limit-hit ] ||
+	fail "doagent-volume.path after a refused volume: $(container_exec vd systemctl status doagent-volume.path 2>&1 | tail -n 10)"
+tries=$(container_exec vd journalctl -b --no-pager -u doagent-volume.service | grep -c 'holds a dos partition table') || true
+check; [ "$tries" -ge 1 ] && [ "$tries" -le 3 ] || fail "doagent-volume.service tried the refused volume $tries times"
+status_json vd
+check; grep -q 'holds a dos partition table' "$TMP/status.json" && [ "$(storage_get state)" = failed ] ||
+	fail "--status does not say why the late volume was refused: $(cat "$TMP/status.json")"
+check; [ "$(container_exec vd systemctl is-active redis-server.service)" != active ] || fail "Redis runs without its volume"
+container_stop vd
+container_volume vd "$parted" parted-data
+container_boot vd
+container_wait_unit vd doagent.service 120 >/dev/null
+check; [ "$(container_exec vd systemctl is-active doagent.service)" = failed ] || fail "the boot with a refused volume did not fail"
 check; [ "$(head -c 4194304 "$parted" | sha256sum)" = "$sum_before" ] && [ "$(blkid -p -s PTTYPE -o value "$parted")" = dos ] ||
 	fail "the volume with a partition table was written to"
 check; [ "$(container_exec vd systemctl is-active redis-server.service)" != active ] || fail "Redis runs without its volume"
 status_json vd
-check; grep -q 'holds a dos partition table' "$TMP/status.json" && [ "$(storage_get state)" = failed ] ||
-	fail "--status does not say why the volume was refused: $(cat "$TMP/status.json")"
+check; grep -q 'storage: /dev/disk/by-id/scsi-0DO_Volume_parted-data holds a dos partition table' "$TMP/status.json" &&
+	[ "$(storage_get state)" = failed ] || fail "--status does not say why the volume was refused: $(cat "$TMP/status.json")"
 container_stop vd
 
 # --- 4. a volume attached 20 s after the boot -----------------------------------
