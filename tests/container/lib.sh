@@ -344,7 +344,7 @@ _ct_reap_stale() {
 # machine-id, and the network namespaces of its link. Sets CONTAINER_ROOT and
 # CONTAINER_IP.
 container_prepare() {
-	local name="$1" d root tag ip n
+	local name="$1" d root tag ip n unit
 	case $name in
 	'' | *[!a-z0-9-]* | -*) _ct_die "container name '$name': use a-z, 0-9 and -" ;;
 	esac
@@ -383,10 +383,13 @@ container_prepare() {
 	# checks in here: LeakSanitizer cannot stop the world inside systemd-nspawn and
 	# spins; the same binaries' leaks are checked outside (ASan run, valgrind).
 	if [ "${CONTAINER_INSTALL:-yes}" != no ] && _ct_sanitized "$top_builddir/doagent"; then
-		mkdir -p "$root/etc/systemd/system/doagent.service.d"
-		printf '[Service]\nEnvironment=ASAN_OPTIONS=%s\nEnvironment=UBSAN_OPTIONS=%s\n' \
-			"$CONTAINER_ASAN_OPTIONS" "$CONTAINER_UBSAN_OPTIONS" \
-			>"$root/etc/systemd/system/doagent.service.d/sanitizers.conf"
+		# doagent-volume.service ([storage] volume) runs doagent too.
+		for unit in doagent.service doagent-volume.service; do
+			mkdir -p "$root/etc/systemd/system/$unit.d"
+			printf '[Service]\nEnvironment=ASAN_OPTIONS=%s\nEnvironment=UBSAN_OPTIONS=%s\n' \
+				"$CONTAINER_ASAN_OPTIONS" "$CONTAINER_UBSAN_OPTIONS" \
+				>"$root/etc/systemd/system/$unit.d/sanitizers.conf"
+		done
 		ASAN_OPTIONS=$CONTAINER_ASAN_OPTIONS UBSAN_OPTIONS=$CONTAINER_UBSAN_OPTIONS
 		export ASAN_OPTIONS UBSAN_OPTIONS
 	fi
