@@ -65,9 +65,9 @@ int boot_run(const struct boot_options *opt);
 int boot_status(const char *root, bool json, bool show_secrets);
 
 /* doagent --attach-volume NAME --filesystem FS, as doagent-volume.service runs it
- * when the volume's device appears: probe, format if blank, mount, Redis' directory,
- * and Redis started on it once doagent has configured this boot. Returns the exit
- * status. */
+ * when the volume's device appears, once doagent has configured this droplet on
+ * this boot: probe, format if blank, mount, Redis' directory, and Redis started on
+ * it. Returns the exit status. */
 int boot_attach_volume(const char *name, const char *filesystem);
 
 /* path under the root (a malloc'd "<root><path>"). */

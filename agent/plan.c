@@ -92,7 +92,7 @@ struct builder {
 	char *cause;
 	const struct metadata_ipv4 *private_ipv4;
 	const struct metadata_interface *public_if;
-	char *vars_mount_path;		/* where the volume's .mount unit goes */
+	char *mount_unit_path;		/* where the volume's .mount unit goes */
 };
 
 static int fail(struct builder *b, int r, const char *fmt, ...) _printf_(3, 4);
@@ -371,7 +371,7 @@ static int plan_storage(struct builder *b)
 	b->plan->storage = v;
 	if (storage_volume_init(v, c->storage_volume, config_filesystems[c->storage_filesystem]) < 0)
 		return fail(b, -EINVAL, "[storage] volume: not a volume name");
-	if (asprintf(&b->vars_mount_path, PATH_UNIT_DIR "/%s", v->mount_unit) < 0)
+	if (asprintf(&b->mount_unit_path, PATH_UNIT_DIR "/%s", v->mount_unit) < 0)
 		return fail(b, -ENOMEM, "out of memory");
 	if (v->label_cut &&
 	    strv_extendf(&b->plan->notices,
@@ -636,7 +636,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	if (r >= 0)
 		r = add_file(&b, &spec_motd);
 	if (r >= 0 && b.plan->storage) {
-		r = add_file_at(&b, &spec_volume_mount, b.vars_mount_path);
+		r = add_file_at(&b, &spec_volume_mount, b.mount_unit_path);
 		if (r >= 0)
 			r = add_file(&b, &spec_volume_path);
 		if (r >= 0)
@@ -662,7 +662,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	b.plan->metadata_root_only = c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY;
 out:
 	render_vars_free(b.vars);
-	free(b.vars_mount_path);
+	free(b.mount_unit_path);
 	sources_done(&b.allow);
 	sources_done(&b.ssh_allow);
 	if (r < 0) {

@@ -68,9 +68,16 @@ int boot_attach_volume(const char *name, const char *filesystem)
 		log_error("--attach-volume %s --filesystem %s: not a volume name, or not ext4 or xfs", name, filesystem);
 		return DOAGENT_EXIT_USAGE;
 	}
-	/* The droplet doagent configured on this boot, if it did. */
-	if (fileio_read_file(PATH_CONFIGURED_FLAG, 64, &droplet_id, &len) < 0)
-		droplet_id = NULL;
+	/* Only on a boot where doagent has configured this droplet: its first-boot run
+	 * comes first (this unit is ordered after it), and one that failed (invalid user
+	 * data, a refused volume) leaves the volume alone. */
+	r = fileio_read_file(PATH_CONFIGURED_FLAG, 64, &droplet_id, &len);
+	if (r < 0) {
+		log_error("volume %s: doagent has not configured this droplet on this boot (%s: %s; doagent --status); "
+			  "the volume is left alone",
+			  v.name, PATH_CONFIGURED_FLAG, strerror(-r));
+		return DOAGENT_EXIT_FAILURE;
+	}
 	if (state_dir(NULL, &dir, &cause) < 0 || systemd_open(&bus, &cause) < 0) {
 		log_error("%s", cause ? cause : "cannot start");
 		return DOAGENT_EXIT_FAILURE;

@@ -101,6 +101,7 @@ int storage_probe(const char *path, struct storage_probe *ret, char **ret_cause)
 	struct storage_probe p = { 0 };
 	const struct blkidlib *b;
 	char usage[32];
+	blkid_loff_t size;
 	int r;
 
 	r = blkidlib_load(&b, ret_cause);
@@ -122,7 +123,8 @@ int storage_probe(const char *path, struct storage_probe *ret, char **ret_cause)
 	    b->blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT) < 0)
 		return strutil_cause(ret_cause, -EIO, "%s: libblkid cannot set up a probe", path);
 	r = b->blkid_do_safeprobe(pr);
-	p.size = b->blkid_probe_get_size(pr) > 0 ? (unsigned long long)b->blkid_probe_get_size(pr) : 0;
+	size = b->blkid_probe_get_size(pr);
+	p.size = size > 0 ? (unsigned long long)size : 0;
 	if (r == -2) {
 		p.content = STORAGE_AMBIVALENT;
 	} else if (r < 0) {
@@ -441,11 +443,11 @@ static int set_string(char **field, const char *value)
 	return 0;
 }
 
-/* Record state and message for v (keeping what an earlier record knew of the
- * filesystem doagent made); a record that cannot be written is reported in
- * *ret_cause but does not change the outcome. */
-static void record(const struct storage_volume *v, const char *state_dir, const char *droplet_id,
-		   const char *state, const char *message, const struct storage_probe *p, bool formatted)
+/* Record state and message for v, keeping what an earlier record knew of the
+ * filesystem doagent made. 0, or -errno with *ret_cause. */
+static int record(const struct storage_volume *v, const char *state_dir, const char *droplet_id,
+		  const char *state, const char *message, const struct storage_probe *p, bool formatted,
+		  char **ret_cause)
 {
 	struct storage_record rec = { 0 }, prev = { 0 };
 	bool have_prev = storage_record_load(state_dir, &prev, NULL) == 0;
@@ -481,9 +483,12 @@ static void record(const struct storage_volume *v, const char *state_dir, const 
 		rec.formatted_at = prev.formatted_at;
 	}
 	if (r >= 0)
-		storage_record_save(state_dir, &rec, NULL);
+		r = storage_record_save(state_dir, &rec, ret_cause);
+	else
+		strutil_cause(ret_cause, r, "out of memory");
 	storage_record_done(&rec);
 	storage_record_done(&prev);
+	return r;
 }
 
 static int lookup_redis(uid_t *ret_uid, gid_t *ret_gid)
@@ -545,9 +550,6 @@ static int attach(sd_bus *bus, const struct storage_volume *v, bool start_redis,
 	r = storage_prepare_dir(v->mountpoint, v->redis_dir, uid, gid, ret_cause);
 	if (r < 0 || !start_redis)
 		return r;
-	/* Only once doagent has configured Redis on this boot (its drop-in says so too). */
-	if (access(PATH_CONFIGURED_FLAG, F_OK) < 0)
-		return 0;
 	r = systemd_unit_action(bus, SYSTEMD_START, UNIT_REDIS, JOB_TIMEOUT_MS, ret_cause);
 	if (r >= 0)
 		r = unit_active(bus, UNIT_REDIS, ret_cause);
@@ -571,25 +573,27 @@ int storage_attach(sd_bus *bus, const struct storage_volume *v, const char *stat
 				       "when it appears",
 			     v->device, v->name) < 0)
 			return -ENOMEM;
-		record(v, state_dir, droplet_id, "waiting", message, NULL, false);
+		r = record(v, state_dir, droplet_id, "waiting", message, NULL, false, ret_cause);
+		if (r < 0)
+			return r;
 		*ret_cause = TAKE_PTR(message);
 		return 1;
 	}
 	r = attach(bus, v, start_redis, &p, &formatted, &redis_started, &cause);
 	if (r < 0) {
-		record(v, state_dir, droplet_id, "failed", cause ? cause : strerror(-r), NULL, false);
+		/* The record's own failure would hide why: the cause stays the volume's. */
+		record(v, state_dir, droplet_id, "failed", cause ? cause : strerror(-r), NULL, false, NULL);
 		*ret_cause = TAKE_PTR(cause);
 		return r;
 	}
 	what = storage_probe_describe(&p);
 	if (asprintf(&message, "%s%s mounted at %s (%s), Redis' data in %s%s",
 		     formatted ? "formatted (it was blank): " : "", what ? what : v->device, v->mountpoint,
-		     v->mount_unit, v->redis_dir,
-		     redis_started ? "; Redis runs on it"
-		     : start_redis ? "; Redis starts once doagent has configured this boot"
-				   : "") < 0)
+		     v->mount_unit, v->redis_dir, redis_started ? "; Redis runs on it" : "") < 0)
 		return -ENOMEM;
-	record(v, state_dir, droplet_id, redis_started ? "ready" : "mounted", message, &p, formatted);
+	r = record(v, state_dir, droplet_id, redis_started ? "ready" : "mounted", message, &p, formatted, ret_cause);
+	if (r < 0)
+		return r;
 	*ret_cause = TAKE_PTR(message);
 	return 0;
 }

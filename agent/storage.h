@@ -112,12 +112,12 @@ void storage_record_print(const struct storage_record *r, FILE *f);
 /*
  * Bring the volume in: when v's device exists, probe it, format it if (and only if)
  * it is blank, start its .mount unit and wait for it, and make Redis' directory on it
- * for the redis user; with start_redis, start redis-server too (when doagent has
- * configured this boot: /run/doagent/configured) and wait until it is active. The
- * outcome is recorded in state_dir/volume.json for droplet_id.
+ * for the redis user; with start_redis, start redis-server too and wait until it is
+ * active. The outcome is recorded in state_dir/volume.json for droplet_id.
  * Returns 1 when the device is not there (recorded as waiting), 0 when the volume is
  * mounted (and Redis on it, with start_redis), or -errno with *ret_cause (recorded as
- * failed); *ret_cause is a sentence saying what was done in every case.
+ * failed, when the record can be written); *ret_cause is a sentence saying what was
+ * done in every case.
  */
 int storage_attach(sd_bus *bus, const struct storage_volume *v, const char *state_dir,
 		   const char *droplet_id, bool start_redis, char **ret_cause);

@@ -232,6 +232,12 @@ container_volume vd "$parted" parted-data
 container_boot vd
 container_wait_unit vd doagent.service 120 >/dev/null
 check; [ "$(container_exec vd systemctl is-active doagent.service)" = failed ] || fail "the boot with a refused volume did not fail"
+# doagent-volume.path saw the device at this boot too: after a failed first-boot run
+# doagent-volume.service leaves the volume alone.
+container_wait_unit vd doagent-volume.service 30 >/dev/null || true
+check; container_exec vd journalctl -b --no-pager -u doagent-volume.service |
+	grep -q 'doagent has not configured this droplet on this boot' ||
+	fail "doagent-volume.service after a failed run: $(container_exec vd journalctl -b --no-pager -u doagent-volume.service | tail -n 5)"
 check; [ "$(head -c 4194304 "$parted" | sha256sum)" = "$sum_before" ] && [ "$(blkid -p -s PTTYPE -o value "$parted")" = dos ] ||
 	fail "the volume with a partition table was written to"
 check; [ "$(container_exec vd systemctl is-active redis-server.service)" != active ] || fail "Redis runs without its volume"
