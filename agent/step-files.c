@@ -96,8 +96,9 @@ static int write_files(struct boot *b, char **ret_cause)
 		if (unlink(path) == 0)
 			n_removed++;
 		else if (errno != ENOENT) {
-			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(errno));
-			return -errno;
+			r = -errno;
+			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
+			return r;
 		}
 	}
 	b->changed = n_written + n_removed > 0;

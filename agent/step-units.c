@@ -71,10 +71,14 @@ static int run(struct boot *b, char **ret_cause)
 	for (i = 0; units[i]; i++)
 		if (start(b, action, units[i], ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
-	strutil_cause(ret_cause, 0, "%s %s%s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-		     b->config.tls_enabled ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
-		     b->plan->storage ? ", and " STORAGE_UNIT_PATH : "",
-		     b->storage_waiting ? "; Redis waits for its volume" : "");
+	if (b->storage_waiting)
+		strutil_cause(ret_cause, 0, "%s %s" STORAGE_UNIT_PATH "; Redis waits for its volume",
+			      action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+			      b->config.tls_enabled ? UNIT_STUNNEL " and " : "");
+	else
+		strutil_cause(ret_cause, 0, "%s %s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+			      b->config.tls_enabled ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
+			      b->plan->storage ? ", and " STORAGE_UNIT_PATH : "");
 	return 0;
 }
 
