@@ -354,7 +354,7 @@ static int set_list(struct render_vars *v, const char *name, char **items)
 /* ---- the decisions ---- */
 
 /* [storage] volume: the names that follow from it, and what the user should know. */
-static int plan_storage(struct builder *b)
+static int decide_storage(struct builder *b)
 {
 	const struct config *c = b->in->config;
 	struct storage_volume *v;
@@ -620,7 +620,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		if (r < 0)
 			goto out;
 	}
-	r = plan_storage(&b);
+	r = decide_storage(&b);
 	if (r < 0)
 		goto out;
 	r = set_vars(&b);
