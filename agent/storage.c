@@ -150,6 +150,18 @@ int storage_probe(const char *path, struct storage_probe *ret, char **ret_cause)
 	return 0;
 }
 
+enum storage_decision storage_decide(const struct storage_probe *p)
+{
+	switch (p->content) {
+	case STORAGE_BLANK:
+		return STORAGE_FORMAT;
+	case STORAGE_FILESYSTEM:
+		return STORAGE_MOUNT;
+	default:
+		return STORAGE_REFUSE;
+	}
+}
+
 char *storage_probe_describe(const struct storage_probe *p)
 {
 	char *s = NULL;
@@ -528,12 +540,16 @@ static int attach(sd_bus *bus, const struct storage_volume *v, bool start_redis,
 	r = storage_probe(v->device, p, ret_cause);
 	if (r < 0)
 		return r;
-	if (p->content == STORAGE_BLANK) {
+	switch (storage_decide(p)) {
+	case STORAGE_FORMAT:
 		r = storage_format(v, v->device, p, ret_cause);
 		if (r < 0)
 			return r;
 		*formatted = true;
-	} else if (p->content != STORAGE_FILESYSTEM) {
+		break;
+	case STORAGE_MOUNT:
+		break;
+	case STORAGE_REFUSE:
 		what = storage_probe_describe(p);
 		return strutil_cause(ret_cause, -EMEDIUMTYPE,
 				     "%s holds %s: doagent mounts only a filesystem on the whole device and "

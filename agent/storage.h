@@ -60,6 +60,15 @@ struct storage_probe {
  */
 int storage_probe(const char *path, struct storage_probe *ret, char **ret_cause);
 
+enum storage_decision {
+	STORAGE_FORMAT,		/* blank: make the filesystem, then mount it */
+	STORAGE_MOUNT,		/* a filesystem: mount it as it is */
+	STORAGE_REFUSE,		/* anything else: leave it alone, and Redis off */
+};
+
+/* What the storage step does with a device that holds p. */
+enum storage_decision storage_decide(const struct storage_probe *p);
+
 /* "nothing (blank)", "an ext4 filesystem", "a gpt partition table", ... for messages.
  * Returns a malloc'd string or NULL on ENOMEM. */
 char *storage_probe_describe(const struct storage_probe *p);

@@ -180,6 +180,7 @@ static void test_blank(void **state)
 	probe(path, &p);
 	assert_true(mapped("libblkid"));
 	assert_int_equal(p.content, STORAGE_BLANK);
+	assert_int_equal(storage_decide(&p), STORAGE_FORMAT);
 	assert_string_equal(p.type, "");
 	assert_int_equal(p.size, 64 * MIB);
 	what = storage_probe_describe(&p);
@@ -201,6 +202,7 @@ static void test_format_ext4(void **state)
 	assert_false(made.bad_checksum);
 	probe(path, &again);
 	assert_string_equal(again.uuid, made.uuid);
+	assert_int_equal(storage_decide(&again), STORAGE_MOUNT);
 
 	/* Never again: a device that holds a filesystem keeps it. */
 	free(cause);
@@ -236,6 +238,7 @@ static void test_format_xfs(void **state)
 	probe(path, &again);
 	assert_string_equal(again.type, "xfs");
 	assert_string_equal(again.uuid, made.uuid);
+	assert_int_equal(storage_decide(&again), STORAGE_MOUNT);
 }
 
 /* An MBR with one Linux partition: a partition table, never formatted. */
@@ -258,6 +261,7 @@ static void test_dos_partition_table(void **state)
 	probe(path, &p);
 	assert_int_equal(p.content, STORAGE_PARTITIONED);
 	assert_string_equal(p.type, "dos");
+	assert_int_equal(storage_decide(&p), STORAGE_REFUSE);
 	assert_int_equal(storage_volume_init(&v, "redis-1-data", "ext4"), 0);
 	assert_int_equal(storage_format(&v, path, NULL, &cause), -EEXIST);
 	assert_non_null(strstr(cause, "holds a dos partition table"));
@@ -330,6 +334,7 @@ static void test_gpt_without_protective_mbr(void **state)
 	probe(path, &p);
 	assert_int_equal(p.content, STORAGE_PARTITIONED);
 	assert_string_equal(p.type, "gpt");
+	assert_int_equal(storage_decide(&p), STORAGE_REFUSE);
 	assert_int_equal(storage_volume_init(&v, "redis-1-data", "ext4"), 0);
 	assert_int_equal(storage_format(&v, path, NULL, &cause), -EEXIST);
 	assert_non_null(strstr(cause, "gpt partition table"));
@@ -386,6 +391,7 @@ static void test_other_signature(void **state)
 	probe(path, &p);
 	assert_int_equal(p.content, STORAGE_OTHER);
 	assert_string_equal(p.type, "swap");
+	assert_int_equal(storage_decide(&p), STORAGE_REFUSE);
 	assert_int_equal(storage_volume_init(&v, "redis-1-data", "xfs"), 0);
 	assert_int_equal(storage_format(&v, path, NULL, &cause), -EEXIST);
 	assert_non_null(strstr(cause, "a swap signature"));
@@ -405,8 +411,19 @@ static void test_wiped(void **state)
 	write_at(path, 1024, zero, sizeof(zero));
 	probe(path, &p);
 	assert_int_equal(p.content, STORAGE_BLANK);
+	assert_int_equal(storage_decide(&p), STORAGE_FORMAT);
 	assert_int_equal(storage_format(&v, path, &p, &cause), 0);
 	assert_string_not_equal(p.uuid, made.uuid);
+}
+
+/* Signatures that contradict each other are never formatted either. */
+static void test_decide_ambivalent(void **state)
+{
+	const struct storage_probe p = { .content = STORAGE_AMBIVALENT };
+	_cleanup_free_ char *what = storage_probe_describe(&p);
+
+	assert_int_equal(storage_decide(&p), STORAGE_REFUSE);
+	assert_non_null(strstr(what, "contradict"));
 }
 
 /* ---- Redis' directory ---- */
@@ -552,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_bad_checksum),
 		cmocka_unit_test(test_other_signature),
 		cmocka_unit_test(test_wiped),
+		cmocka_unit_test(test_decide_ambivalent),
 		cmocka_unit_test(test_dir_not_a_mount_point),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_dir_on_mount_point),
