@@ -9,7 +9,8 @@
  *   ASCII for secrets. Nothing is stored raw.
  * - No message built here contains the value it refuses (it may be a secret).
  * - There is no key for dir, dbfilename, include, loadmodule, rename-command,
- *   replicaof or any tls-*-file: the templates fix those.
+ *   replicaof or any tls-*-file: the templates fix those. [storage] volume moves
+ *   dir only to a path made from a checked name (storage.c).
  */
 #include "autoconfig.h"
 
@@ -35,6 +36,7 @@ const char *const config_policies[] = {
 const char *const config_scopes[] = { "loopback", "private", "public", "all", NULL };
 static const char *const backends[] = { "auto", "nftables", "ufw", "none", NULL };
 static const char *const metadata_access[] = { "open", "root-only", NULL };
+const char *const config_filesystems[] = { "ext4", "xfs", NULL };
 
 static const char *const true_words[] = { "yes", "true", "on", NULL };
 static const char *const false_words[] = { "no", "false", "off", NULL };
@@ -69,6 +71,7 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	[CONFIG_REDIS_APPENDONLY] = {
 		"redis", "appendonly", CONFIG_BOOL, "no", 0, 0, NULL, NULL, 0,
 		OFF(redis_appendonly), "Log every write to the append-only file.",
+		"yes with [storage] volume",
 	},
 	[CONFIG_REDIS_SNAPSHOTS] = {
 		"redis", "snapshots", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
@@ -114,11 +117,19 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 		"firewall", "metadata", CONFIG_ENUM, "open", 0, 0, metadata_access, NULL, 0,
 		OFF(firewall_metadata), "root-only: only root may reach the metadata service at 169.254.169.254.",
 	},
+	[CONFIG_STORAGE_VOLUME] = {
+		"storage", "volume", CONFIG_NAME, NULL, 1, 64, NULL, NULL, 0,
+		OFF(storage_volume), "The DigitalOcean volume that holds Redis' data, mounted at /mnt/<name>.",
+	},
+	[CONFIG_STORAGE_FILESYSTEM] = {
+		"storage", "filesystem", CONFIG_ENUM, "ext4", 0, 0, config_filesystems, NULL, 0,
+		OFF(storage_filesystem), "The filesystem made on a volume that holds nothing at all.",
+	},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + (k)->offset))
 
-static const char *const sections[] = { "redis", "tls", "firewall", NULL };
+static const char *const sections[] = { "redis", "tls", "firewall", "storage", NULL };
 
 const struct config_key *config_find(const char *section, const char *name)
 {
@@ -400,6 +411,33 @@ static int parse_pem(const struct config_key *k, const char *value, char **ret,
 	return 0;
 }
 
+/* DigitalOcean's rule for a volume name: lowercase, letters, digits and '-', starting
+ * with a letter, at most 64 characters. */
+static int parse_name(const struct config_key *k, const char *value, char **ret,
+		      const char **ret_cause)
+{
+	size_t len = strlen(value);
+	char *s;
+
+	if (len < k->min || len > k->max) {
+		*ret_cause = "must be 1 to 64 characters long";
+		return -ERANGE;
+	}
+	if (value[0] < 'a' || value[0] > 'z') {
+		*ret_cause = "must start with a lowercase letter (a-z)";
+		return -EINVAL;
+	}
+	if (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != len) {
+		*ret_cause = "may hold only lowercase letters, digits and '-'";
+		return -EINVAL;
+	}
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
 static void addrlist_free(struct config_addrlist *l)
 {
 	free(l->items);
@@ -509,6 +547,16 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 	case CONFIG_ADDRLIST:
 		r = parse_addrlist(k, value, FIELD(c, k, struct config_addrlist), &cause, &item);
 		break;
+	case CONFIG_NAME: {
+		char **field = FIELD(c, k, char *), *s = NULL;
+
+		r = parse_name(k, value, &s, &cause);
+		if (r >= 0) {
+			free(*field);
+			*field = s;
+		}
+		break;
+	}
 	default:
 		r = -EINVAL;
 		cause = "internal error: unknown key type";
@@ -550,6 +598,7 @@ void config_done(struct config *c)
 	free(c->tls_certificate);
 	addrlist_free(&c->firewall_allow);
 	addrlist_free(&c->firewall_ssh_allow);
+	free(c->storage_volume);
 	*c = (struct config){ 0 };
 }
 
@@ -585,6 +634,13 @@ unsigned config_check(const struct config *c,
 	return n;
 }
 
+bool config_appendonly(const struct config *c)
+{
+	if (c->line[CONFIG_REDIS_APPENDONLY] == 0 && c->storage_volume)
+		return true;
+	return c->redis_appendonly;
+}
+
 static int describe_type(struct buf *b, const struct config_key *k)
 {
 	size_t i;
@@ -607,6 +663,8 @@ static int describe_type(struct buf *b, const struct config_key *k)
 		return buf_puts(b, strcmp(k->name, "certificate") == 0 ? "self-signed or PEM" : "PEM");
 	case CONFIG_ADDRLIST:
 		return buf_printf(b, "list of addresses, CIDR blocks and vpc, at most %llu", k->max);
+	case CONFIG_NAME:
+		return buf_printf(b, "a-z, then a-z, 0-9 and -, %llu to %llu characters", k->min, k->max);
 	}
 	return -EINVAL;
 }
@@ -618,6 +676,8 @@ char *config_key_synopsis(const struct config_key *k)
 	if (describe_type(&b, k) < 0)
 		return NULL;
 	if (buf_printf(&b, "; default %s", k->default_value ? k->default_value : "none") < 0)
+		return NULL;
+	if (k->default_note && buf_printf(&b, " (%s)", k->default_note) < 0)
 		return NULL;
 	return buf_steal(&b, NULL);
 }

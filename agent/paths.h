@@ -11,6 +11,13 @@
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
+#define PATH_REDIS_DIR "/var/lib/redis"
+/* With [storage] volume: the units that mount it and start Redis on it. */
+#define PATH_UNIT_DIR "/etc/systemd/system"
+#define PATH_VOLUME_PATH_UNIT PATH_UNIT_DIR "/doagent-volume.path"
+#define PATH_VOLUME_SERVICE PATH_UNIT_DIR "/doagent-volume.service"
+#define PATH_VOLUME_PATH_WANTS PATH_UNIT_DIR "/paths.target.wants/doagent-volume.path"
+#define PATH_REDIS_VOLUME_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-volume.conf"
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "macro.h"
 #include "metadata.h"
+#include "storage.h"
 
 struct plan_file {
 	char *path;		/* absolute, on the droplet */
@@ -39,6 +40,8 @@ struct plan {
 	char **actions;		/* other steps, as sentences, NULL-terminated */
 	char **rules;		/* the firewall policy, one rule a line, NULL-terminated */
 	char **notices;		/* things the user should know, NULL-terminated */
+	char **remove;		/* files removed when present, NULL-terminated, or NULL */
+	struct storage_volume *storage;	/* the volume for Redis' data; NULL: none */
 	const char *firewall_backend;
 	unsigned long long maxmemory;	/* resolved, in bytes; 0 = no limit */
 	/* The firewall policy, resolved (vpc made a block), for fw.c's backends. */

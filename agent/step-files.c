@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "doagent.h"
@@ -56,7 +57,7 @@ static bool same_content(const char *path, const struct plan_file *f)
 
 static int write_files(struct boot *b, char **ret_cause)
 {
-	size_t i, n_written = 0;
+	size_t i, n_written = 0, n_removed = 0;
 	int r;
 
 	for (i = 0; i < b->plan->n_files; i++) {
@@ -87,8 +88,22 @@ static int write_files(struct boot *b, char **ret_cause)
 		}
 		n_written++;
 	}
-	b->changed = n_written > 0;
-	strutil_cause(ret_cause, 0, "%zu of %zu files written", n_written, b->plan->n_files);
+	for (i = 0; b->plan->remove && b->plan->remove[i]; i++) {
+		_cleanup_free_ char *path = boot_path(b, b->plan->remove[i]);
+
+		if (!path)
+			return -ENOMEM;
+		if (unlink(path) == 0)
+			n_removed++;
+		else if (errno != ENOENT) {
+			r = -errno;
+			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
+			return r;
+		}
+	}
+	b->changed = n_written + n_removed > 0;
+	strutil_cause(ret_cause, 0, "%zu of %zu files written%s", n_written, b->plan->n_files,
+		      n_removed ? ", those of an earlier volume removed" : "");
 	return 0;
 }
 

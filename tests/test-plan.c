@@ -403,6 +403,78 @@ static void test_meminfo(void **state)
 	assert_int_equal(plan_parse_meminfo("", &v), -EINVAL);
 }
 
+/* [storage] volume: Redis' dir on it, append-only, the four units rendered, Redis
+ * started rather than enabled; none of that, and the old units removed, without. */
+static void test_storage(void **state)
+{
+	_cleanup_free_ char *cause = NULL;
+	const struct plan_file *redis, *mount, *path, *service, *dropin;
+	struct ctx x;
+	size_t i;
+
+	ctx_init(&x, "full.json");
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_non_null(x.plan->storage);
+	assert_string_equal(x.plan->storage->device, "/dev/disk/by-id/scsi-0DO_Volume_redis-1-data");
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	assert_true(has_line(redis->content, "dir /mnt/redis_1_data/redis"));
+	assert_true(has_line(redis->content, "appendonly yes"));
+	mount = file(x.plan, "/etc/systemd/system/mnt-redis_1_data.mount");
+	path = file(x.plan, "/etc/systemd/system/doagent-volume.path");
+	service = file(x.plan, "/etc/systemd/system/doagent-volume.service");
+	dropin = file(x.plan, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf");
+	assert_non_null(mount);
+	assert_non_null(path);
+	assert_non_null(service);
+	assert_non_null(dropin);
+	assert_int_equal(mount->mode, 0644);
+	assert_true(has_line(mount->content, "What=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(mount->content, "Where=/mnt/redis_1_data"));
+	assert_true(has_line(mount->content, "Options=nofail,discard,noatime"));
+	assert_null(strstr(mount->content, "\nType="));
+	assert_true(has_line(path->content, "PathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(path->content, "Unit=doagent-volume.service"));
+	assert_true(has_line(service->content, "After=doagent.service"));
+	assert_true(has_line(service->content, "ConditionPathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(service->content, "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data --filesystem ext4"));
+	assert_true(has_line(dropin->content, "RequiresMountsFor=/mnt/redis_1_data/redis"));
+	assert_true(has_line(dropin->content, "ConditionPathIsMountPoint=/mnt/redis_1_data"));
+	assert_true(has_line(dropin->content, "ReadWritePaths=/mnt/redis_1_data/redis"));
+	/* Started by doagent once the volume is mounted, never enabled. */
+	assert_false(strv_contains(x.plan->units, "redis-server.service"));
+	assert_true(strv_contains(x.plan->units, "doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	assert_null(x.plan->remove);
+	assert_false(any_contains(x.plan->notices, "labelled"));
+
+	/* What the user data says about appendonly wins, with a notice. */
+	assert_int_equal(config_set(&x.c, config_find("redis", "appendonly"), "no", &cause), 0);
+	x.c.line[CONFIG_REDIS_APPENDONLY] = 4;
+	assert_int_equal(config_set(&x.c, config_find("storage", "filesystem"), "xfs", &cause), 0);
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data-volume", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	assert_true(any_contains(x.plan->notices, "appendonly = no with a volume"));
+	assert_true(any_contains(x.plan->notices, "xfs labels hold 12 characters: a blank volume is labelled 'redis-1-data'"));
+	assert_true(has_line(file(x.plan, "/etc/systemd/system/doagent-volume.service")->content,
+			     "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data-volume --filesystem xfs"));
+	ctx_done(&x);
+
+	/* Without a volume. */
+	ctx_init(&x, "full.json");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(x.plan->storage);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "dir /var/lib/redis"));
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	for (i = 0; i < x.plan->n_files; i++)
+		assert_null(strstr(x.plan->files[i].path, "/etc/systemd/"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/paths.target.wants/doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "redis-server.service"));
+	ctx_done(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_template_override),
 		cmocka_unit_test(test_write_tree_and_json),
 		cmocka_unit_test(test_meminfo),
+		cmocka_unit_test(test_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,7 +283,10 @@ static const char full_doc[] =
 	"allow = vpc, 203.0.113.7/32, 2001:db8::/32\n"		/* 29 */
 	"ssh-allow = 198.51.100.0/24 ; the office\n"		/* 30 */
 	"ssh-port = 2222\n"					/* 31 */
-	"metadata = root-only\n";				/* 32 */
+	"metadata = root-only\n"				/* 32 */
+	"[storage]\n"						/* 33 */
+	"volume = redis-1-data\n"				/* 34 */
+	"filesystem = xfs\n";					/* 35 */
 
 static void assert_full(const struct result *res)
 {
@@ -305,6 +308,8 @@ static void assert_full(const struct result *res)
 		[CONFIG_FIREWALL_SSH_ALLOW] = 30,
 		[CONFIG_FIREWALL_SSH_PORT] = 31,
 		[CONFIG_FIREWALL_METADATA] = 32,
+		[CONFIG_STORAGE_VOLUME] = 34,
+		[CONFIG_STORAGE_FILESYSTEM] = 35,
 	};
 	const struct config *c = &res->c;
 	size_t i;
@@ -340,6 +345,8 @@ static void assert_full(const struct result *res)
 	assert_addr(&c->firewall_ssh_allow, 0, "198.51.100.0/24");
 	assert_int_equal(c->firewall_ssh_port, 2222);
 	assert_int_equal(c->firewall_metadata, CONFIG_METADATA_ROOT_ONLY);
+	assert_string_equal(c->storage_volume, "redis-1-data");
+	assert_int_equal(c->storage_filesystem, CONFIG_FS_XFS);
 	for (i = 0; i < _CONFIG_KEY_MAX; i++) {
 		assert_int_not_equal(lines[i], 0);	/* the document sets every key */
 		if (c->line[i] != lines[i])
@@ -1290,13 +1297,13 @@ static void test_diag_format(void **state)
 
 	parse_str("#doagent\n[redsi]\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls] and [firewall]); did you mean [redis]?");
+	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls], [firewall] and [storage]); did you mean [redis]?");
 	free(text);
 	result_done(&res);
 
 	parse_str("#doagent\nport = 1\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls] or [firewall]");
+	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls], [firewall] or [storage]");
 	free(text);
 	result_done(&res);
 
