@@ -37,6 +37,7 @@ const char *const config_scopes[] = { "loopback", "private", "public", "all", NU
 static const char *const backends[] = { "auto", "nftables", "ufw", "none", NULL };
 static const char *const metadata_access[] = { "open", "root-only", NULL };
 const char *const config_filesystems[] = { "ext4", "xfs", NULL };
+const char *const config_tls_engines[] = { "stunnel", "redis", NULL };
 
 static const char *const true_words[] = { "yes", "true", "on", NULL };
 static const char *const false_words[] = { "no", "false", "off", NULL };
@@ -79,11 +80,15 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	},
 	[CONFIG_TLS_ENABLED] = {
 		"tls", "enabled", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
-		OFF(tls_enabled), "Put stunnel in front of Redis.",
+		OFF(tls_enabled), "Serve Redis over TLS.",
+	},
+	[CONFIG_TLS_ENGINE] = {
+		"tls", "engine", CONFIG_ENUM, "stunnel", 0, 0, config_tls_engines, NULL, 0,
+		OFF(tls_engine), "What serves TLS: stunnel in front of Redis, or redis, Redis' own TLS (tls-port).",
 	},
 	[CONFIG_TLS_PORT] = {
 		"tls", "port", CONFIG_PORT, "6380", 1, 65535, NULL, NULL, 0,
-		OFF(tls_port), "TCP port stunnel accepts TLS connections on.",
+		OFF(tls_port), "TCP port TLS connections are accepted on.",
 	},
 	[CONFIG_TLS_CERTIFICATE] = {
 		"tls", "certificate", CONFIG_PEM, "self-signed", 0, 0, NULL, validate_certificate, 0,
@@ -626,6 +631,14 @@ unsigned config_check(const struct config *c,
 	if (c->tls_enabled && c->tls_plaintext > c->redis_bind)
 		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_REDIS_BIND,
 			  "[tls] plaintext reaches further than [redis] bind: unencrypted Redis would be open where TLS is not");
+	/* Redis binds its plaintext and TLS ports to the same addresses: its plaintext
+	 * port is either everywhere its TLS port is, or (plaintext = loopback) not on
+	 * TCP at all. */
+	if (c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS && c->tls_plaintext != CONFIG_SCOPE_LOOPBACK &&
+	    c->tls_plaintext != c->redis_bind)
+		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_TLS_ENGINE,
+			  "with [tls] engine = redis, Redis listens for plaintext wherever it listens for TLS: "
+			  "[tls] plaintext must be loopback (no plaintext TCP port) or the same as [redis] bind");
 	if (c->tls_certificate && !c->tls_key)
 		VIOLATION(CONFIG_TLS_CERTIFICATE, "a PEM certificate needs its private key in [tls] key");
 	if (c->tls_key && !c->tls_certificate)

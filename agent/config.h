@@ -32,6 +32,7 @@ enum config_key_id {
 	CONFIG_REDIS_APPENDONLY,
 	CONFIG_REDIS_SNAPSHOTS,
 	CONFIG_TLS_ENABLED,
+	CONFIG_TLS_ENGINE,
 	CONFIG_TLS_PORT,
 	CONFIG_TLS_CERTIFICATE,
 	CONFIG_TLS_KEY,
@@ -51,6 +52,8 @@ enum config_scope { CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PU
 enum config_backend { CONFIG_FW_AUTO, CONFIG_FW_NFTABLES, CONFIG_FW_UFW, CONFIG_FW_NONE };
 enum config_metadata { CONFIG_METADATA_OPEN, CONFIG_METADATA_ROOT_ONLY };
 enum config_filesystem { CONFIG_FS_EXT4, CONFIG_FS_XFS };
+/* What serves TLS: stunnel in front of Redis, or Redis itself (tls-port). */
+enum config_tls_engine { CONFIG_TLS_STUNNEL, CONFIG_TLS_REDIS };
 
 struct config_memory {
 	enum { CONFIG_MEMORY_UNLIMITED, CONFIG_MEMORY_BYTES, CONFIG_MEMORY_PERCENT } kind;
@@ -77,6 +80,7 @@ struct config {
 	bool redis_appendonly;
 	bool redis_snapshots;
 	bool tls_enabled;
+	int tls_engine;			/* enum config_tls_engine */
 	unsigned tls_port;
 	char *tls_certificate;		/* NULL: self-signed */
 	char *tls_key;
@@ -111,6 +115,7 @@ extern const struct config_key config_keys[_CONFIG_KEY_MAX];
 extern const char *const config_policies[];
 extern const char *const config_scopes[];
 extern const char *const config_filesystems[];
+extern const char *const config_tls_engines[];
 
 /* Fill c with every key's default. Returns 0 or -ENOMEM. */
 int config_init(struct config *c);

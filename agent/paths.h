@@ -8,6 +8,11 @@
 #define PATH_STATE_DIR "/var/lib/doagent"
 #define PATH_SECRETS_DIR PATH_STATE_DIR "/secrets"
 #define PATH_TLS_KEY PATH_SECRETS_DIR "/tls.key"
+/* The key's copy that redis-server reads ([tls] engine = redis): 0640 root:redis in a
+ * directory only root writes; the secrets directory is root's alone (0700). */
+#define PATH_TLS_KEY_REDIS "/etc/doagent/tls/redis.key"
+/* Plaintext on the droplet alone when Redis' own TLS listens further (port 0). */
+#define PATH_REDIS_SOCKET "/run/redis/redis-server.sock"
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"

@@ -417,6 +417,18 @@ static bool scope_exposed(int scope)
 	return scope != CONFIG_SCOPE_LOOPBACK;
 }
 
+static bool tls_native(const struct config *c)
+{
+	return c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS;
+}
+
+/* Redis' plaintext TCP port, or 0: Redis' own TLS listens on the addresses its
+ * plaintext port does, so with plaintext = loopback and a wider bind it has none. */
+unsigned plan_plaintext_port(const struct config *c)
+{
+	return !tls_native(c) || c->tls_plaintext == c->redis_bind ? c->redis_port : 0;
+}
+
 void plan_open_ports(const struct config *c, unsigned ret[static 2])
 {
 	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
@@ -462,17 +474,23 @@ static int set_vars(struct builder *b)
 	}
 	CHECK(render_vars_set_bool(v, "snapshots", c->redis_snapshots));
 	CHECK(resolve_maxmemory(b));
-	CHECK(scope_addresses(b, redis_scope, "bind", true));
+	CHECK(scope_addresses(b, tls_native(c) ? c->redis_bind : redis_scope, "bind", true));
+	CHECK(render_vars_set_bool(v, "plaintext_tcp", plan_plaintext_port(c) != 0));
+	CHECK(render_vars_set(v, "redis_socket", PATH_REDIS_SOCKET, 0));
 	CHECK(render_vars_set(v, "host", scope_host(b, c->redis_bind), 0));
 	CHECK(render_vars_set(v, "redis_host", scope_host(b, redis_scope), 0));
 	CHECK(render_vars_set_bool(v, "redis_exposed", scope_exposed(redis_scope)));
 
 	CHECK(render_vars_set_bool(v, "tls", c->tls_enabled));
+	CHECK(render_vars_set_bool(v, "tls_stunnel", c->tls_enabled && !tls_native(c)));
+	CHECK(render_vars_set_bool(v, "tls_redis", tls_native(c)));
+	CHECK(render_vars_set(v, "tls_engine", config_tls_engines[c->tls_engine], 0));
 	CHECK(render_vars_setf(v, "tls_port", 0, "%u", c->tls_port));
 	CHECK(scope_addresses(b, c->redis_bind, "tls_accept", false));
 	CHECK(render_vars_set_bool(v, "tls_exposed", c->tls_enabled && scope_exposed(c->redis_bind)));
 	CHECK(render_vars_set(v, "tls_cert", PATH_TLS_CERT, 0));
 	CHECK(render_vars_set(v, "tls_key", PATH_TLS_KEY, 0));
+	CHECK(render_vars_set(v, "tls_key_redis", PATH_TLS_KEY_REDIS, 0));
 	CHECK(render_vars_set(v, "tls_fingerprint",
 			      b->in->tls_fingerprint ? b->in->tls_fingerprint : "(made on the droplet's first boot)", 0));
 	CHECK(render_vars_set_bool(v, "tls_self_signed", !c->tls_certificate));
@@ -551,6 +569,10 @@ static int add_actions(struct builder *b)
 		r = strv_extendf(&p->actions,
 				 c->tls_certificate ? "install the user data's TLS certificate and key"
 						    : "create a self-signed TLS certificate for this droplet's addresses and hostname");
+	if (r >= 0 && tls_native(c))
+		r = strv_extend(&p->actions, "copy the TLS key for redis-server to " PATH_TLS_KEY_REDIS " (0640 root:redis)");
+	else if (r >= 0)
+		r = strv_extend(&p->remove, PATH_TLS_KEY_REDIS);
 	if (r >= 0 && c->firewall_backend != CONFIG_FW_NONE)
 		r = strv_extendf(&p->actions, "apply the firewall rules (%s)", p->firewall_backend);
 	if (r >= 0 && p->storage)
@@ -563,8 +585,12 @@ static int add_actions(struct builder *b)
 	/* With a volume, Redis is started (not enabled) once the volume is mounted. */
 	if (r >= 0 && !p->storage)
 		r = strv_extend(&p->units, UNIT_REDIS);
-	if (r >= 0 && c->tls_enabled)
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = strv_extend(&p->units, UNIT_STUNNEL);
+	else if (r >= 0)
+		r = strv_extend(&p->units_off, UNIT_STUNNEL);
+	if (r >= 0 && p->units_off)
+		r = strv_extend(&p->remove, PATH_STUNNEL_CONF);
 	if (r >= 0 && p->storage)
 		r = strv_extend(&p->units, STORAGE_UNIT_PATH);
 	if (r >= 0 && p->addresses) {
@@ -575,18 +601,18 @@ static int add_actions(struct builder *b)
 	}
 	if (r >= 0 && !p->storage)
 		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
-				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
+				 c->tls_enabled && !tls_native(c) ? " and " UNIT_STUNNEL : "");
 	else if (r >= 0)
 		r = strv_extendf(&p->actions,
 				 "reload systemd, enable and start %s%s; start %s (not enabled: nothing starts it at "
 				 "boot before its volume is mounted) once the volume is mounted",
-				 c->tls_enabled ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
+				 c->tls_enabled && !tls_native(c) ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
 	for (size_t i = 0; r >= 0 && i < p->n_endpoints; i++) {
 		const struct plan_endpoint *e = &p->endpoints[i];
 
 		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING at %s%s%s:%u%s",
 				 strchr(e->host, ':') ? "[" : "", e->host, strchr(e->host, ':') ? "]" : "",
-				 e->port, e->tls ? " through TLS" : "");
+				 e->port, !e->tls ? "" : tls_native(c) ? " through TLS (Redis' own)" : " through TLS (stunnel)");
 	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
@@ -627,7 +653,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	if (r < 0)
 		goto out;
 	r = add_file(&b, &spec_redis);
-	if (r >= 0 && c->tls_enabled)
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = add_file(&b, &spec_stunnel);
 	if (r >= 0 && (c->firewall_backend == CONFIG_FW_AUTO || c->firewall_backend == CONFIG_FW_NFTABLES))
 		r = add_file(&b, &spec_firewall);
@@ -650,7 +676,9 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_rule_lines(&b);
 	if (r >= 0 && c->tls_enabled)
 		r = add_endpoints(&b, c->redis_bind, c->tls_port, true);
-	if (r >= 0)
+	/* Plaintext wherever Redis listens for it on TCP (nowhere with Redis' own TLS and
+	 * plaintext = loopback under a wider bind: the Unix socket is not advertised). */
+	if (r >= 0 && plan_plaintext_port(c))
 		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false);
 	if (r >= 0)
 		r = add_actions(&b);
@@ -700,8 +728,9 @@ int plan_print(const struct plan *p, FILE *f)
 	for (i = 0; i < p->n_files; i++)
 		fprintf(f, "  - %s  %04o %s:%s%s\n", p->files[i].path, (unsigned)p->files[i].mode,
 			p->files[i].owner, p->files[i].group, p->files[i].sensitive ? "  (holds secrets)" : "");
-	print_list(f, "files removed when present (no [storage] volume)", p->remove);
+	print_list(f, "files to remove (left by an earlier configuration)", p->remove);
 	print_list(f, "units to enable and start", p->units);
+	print_list(f, "units to stop and disable (left by an earlier configuration)", p->units_off);
 	if (p->storage) {
 		const struct storage_volume *v = p->storage;
 
@@ -773,11 +802,12 @@ json_object *plan_to_json(const struct plan *p)
 	json_object_object_add(o, "droplet_id", json_object_new_string(p->droplet_id));
 	json_object_object_add(o, "notices", strv_to_json(p->notices));
 	json_object_object_add(o, "files", TAKE_PTR(files));
+	json_object_object_add(o, "remove", strv_to_json(p->remove));
 	json_object_object_add(o, "units", strv_to_json(p->units));
+	json_object_object_add(o, "units_off", strv_to_json(p->units_off));
 	json_object_object_add(o, "firewall_backend", json_object_new_string(p->firewall_backend));
 	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
 	json_object_object_add(o, "steps", strv_to_json(p->actions));
-	json_object_object_add(o, "remove", strv_to_json(p->remove));
 	if (p->storage) {
 		json_object *st = json_object_new_object();
 
@@ -877,10 +907,11 @@ void plan_free(struct plan *p)
 	free(p->files);
 	free(p->droplet_id);
 	strv_free(p->units);
+	strv_free(p->units_off);
+	strv_free(p->remove);
 	strv_free(p->actions);
 	strv_free(p->rules);
 	strv_free(p->notices);
-	strv_free(p->remove);
 	free(p->storage);
 	strv_free(p->ssh4);
 	strv_free(p->ssh6);

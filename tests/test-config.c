@@ -456,6 +456,60 @@ static void test_appendonly_default(void **state)
 	config_done(&c);
 }
 
+/* [tls] engine = redis: Redis' plaintext port is where its TLS port is, or not on TCP. */
+static void test_check_engine(void **state)
+{
+	struct config c;
+	struct violations v = { 0 };
+	const struct config_key *engine = config_find("tls", "engine");
+	_cleanup_free_ char *cause = NULL;
+	static const struct {
+		int bind, plaintext;
+		unsigned violations;
+	} cases[] = {
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_LOOPBACK, 0 },	/* no plaintext TCP port */
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PRIVATE, 0 },	/* both on the same addresses */
+		{ CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_LOOPBACK, 0 },
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_ALL, 0 },
+		{ CONFIG_SCOPE_PUBLIC, CONFIG_SCOPE_PRIVATE, 1 },	/* Redis cannot do that */
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_PUBLIC, 1 },
+	};
+	size_t i;
+
+	assert_non_null(engine);
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_STUNNEL);
+	assert_int_equal(config_set(&c, engine, "redis", &cause), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	assert_int_equal(config_set(&c, engine, "Redis", &cause), -EINVAL);
+	assert_string_equal(cause, "not one of stunnel, redis");
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		c.redis_bind = cases[i].bind;
+		c.tls_plaintext = cases[i].plaintext;
+		c.line[CONFIG_TLS_PLAINTEXT] = 0;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_ENGINE);
+		c.line[CONFIG_TLS_PLAINTEXT] = 4;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_PLAINTEXT);
+		/* stunnel, or no TLS at all, serves any of these. */
+		c.tls_engine = CONFIG_TLS_STUNNEL;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_engine = CONFIG_TLS_REDIS;
+		c.tls_enabled = false;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_enabled = true;
+	}
+	config_done(&c);
+}
+
 static void test_synopsis(void **state)
 {
 	_cleanup_free_ char *port = config_key_synopsis(config_find("redis", "port"));
@@ -496,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_volume_name),
 		cmocka_unit_test(test_appendonly_default),
+		cmocka_unit_test(test_check_engine),
 		cmocka_unit_test(test_synopsis),
 		cmocka_unit_test(test_synopsis_storage),
 	};

@@ -248,6 +248,60 @@ static void test_endpoints(void **state)
 	ctx_done(&x);
 }
 
+/* [tls] engine = redis: Redis serves TLS itself on the same port and addresses; its
+ * plaintext port is where bind is, or (plaintext = loopback) not on TCP at all. */
+static void test_engine_redis(void **state)
+{
+	struct ctx x;
+	const char *conf;
+
+	ctx_init(&x, "full.json");
+	x.c.tls_engine = CONFIG_TLS_REDIS;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "bind 127.0.0.1 -::1 10.132.255.113"));
+	assert_true(has_line(conf, "port 0"));
+	assert_true(has_line(conf, "unixsocket /run/redis/redis-server.sock"));
+	assert_true(has_line(conf, "tls-port 6380"));
+	assert_true(has_line(conf, "tls-cert-file /etc/doagent/tls/redis.crt"));
+	assert_true(has_line(conf, "tls-key-file /etc/doagent/tls/redis.key"));
+	assert_true(has_line(conf, "tls-auth-clients no"));
+	assert_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->units_off, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->remove, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	/* The same TLS endpoints as stunnel's, and no plaintext one. */
+	assert_int_equal(x.plan->n_endpoints, 2);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6380, true);
+	expect_endpoint(x.plan, 1, "10.132.255.113", 6380, true);
+	assert_true(any_contains(x.plan->actions, "PING at 10.132.255.113:6380 through TLS (Redis' own)"));
+	assert_int_equal(x.plan->open_ports[0], 0);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+	assert_int_equal(plan_plaintext_port(&x.c), 0);
+
+	/* plaintext = bind: both ports on the same addresses, both checked and opened. */
+	x.c.tls_plaintext = CONFIG_SCOPE_PRIVATE;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "port 6379"));
+	assert_null(strstr(conf, "unixsocket"));
+	assert_int_equal(x.plan->n_endpoints, 4);
+	expect_endpoint(x.plan, 3, "10.132.255.113", 6379, false);
+	assert_int_equal(x.plan->open_ports[0], 6379);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+
+	/* stunnel: no Redis TLS, and the redis engine's key copy goes. */
+	x.c.tls_engine = CONFIG_TLS_STUNNEL;
+	x.c.tls_plaintext = CONFIG_SCOPE_LOOPBACK;
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "tls-"));
+	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	assert_null(x.plan->units_off);
+	ctx_done(&x);
+}
+
 static void test_no_private_interface(void **state)
 {
 	struct ctx x;
@@ -445,7 +499,9 @@ static void test_storage(void **state)
 	assert_false(strv_contains(x.plan->units, "redis-server.service"));
 	assert_true(strv_contains(x.plan->units, "doagent-volume.path"));
 	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
-	assert_null(x.plan->remove);
+	/* Nothing of the volume's is removed; only the key's copy of Redis' own TLS. */
+	assert_int_equal(strv_length(x.plan->remove), 1);
+	assert_string_equal(x.plan->remove[0], "/etc/doagent/tls/redis.key");
 	assert_false(any_contains(x.plan->notices, "labelled"));
 
 	/* What the user data says about appendonly wins, with a notice. */
@@ -481,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_full),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_engine_redis),
 		cmocka_unit_test(test_no_private_interface),
 		cmocka_unit_test(test_maxmemory),
 		cmocka_unit_test(test_firewall),

@@ -277,7 +277,7 @@ static const char full_doc[] =
 	CERT_INI						/* 18-21 */
 	KEY_INI							/* 22-24 */
 	"plaintext = private\n"					/* 25 */
-	"\n"							/* 26 */
+	"engine = stunnel\n"					/* 26 */
 	"[firewall]\n"						/* 27 */
 	"backend = nftables\n"					/* 28 */
 	"allow = vpc, 203.0.113.7/32, 2001:db8::/32\n"		/* 29 */
@@ -303,6 +303,7 @@ static void assert_full(const struct result *res)
 		[CONFIG_TLS_CERTIFICATE] = 18,
 		[CONFIG_TLS_KEY] = 22,
 		[CONFIG_TLS_PLAINTEXT] = 25,
+		[CONFIG_TLS_ENGINE] = 26,
 		[CONFIG_FIREWALL_BACKEND] = 28,
 		[CONFIG_FIREWALL_ALLOW] = 29,
 		[CONFIG_FIREWALL_SSH_ALLOW] = 30,
@@ -335,6 +336,7 @@ static void assert_full(const struct result *res)
 	assert_string_equal(c->tls_certificate, CERT_PEM);
 	assert_string_equal(c->tls_key, KEY_PEM);
 	assert_int_equal(c->tls_plaintext, CONFIG_SCOPE_PRIVATE);
+	assert_int_equal(c->tls_engine, CONFIG_TLS_STUNNEL);
 	assert_int_equal(c->firewall_backend, CONFIG_FW_NFTABLES);
 	assert_true(c->firewall_allow.vpc);
 	assert_int_equal(c->firewall_allow.n, 2);
