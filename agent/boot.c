@@ -105,7 +105,7 @@ static void write_motd_failure(struct boot *b, const char *error)
 /* Invalid user data: make sure Redis is neither running nor able to start. */
 static void fail_closed(struct boot *b)
 {
-	static const char *const units[] = { UNIT_STUNNEL, UNIT_REDIS };
+	static const char *const units[] = { UNIT_SENTINEL, UNIT_STUNNEL, UNIT_REDIS };
 	_cleanup_free_ char *flag = boot_path(b, PATH_CONFIGURED_FLAG);
 	size_t i;
 

@@ -16,6 +16,8 @@ enum config_type {
 	CONFIG_SECRET,		/* char *: printable ASCII, length min..max */
 	CONFIG_PEM,		/* char *: a PEM block, or NULL for the default */
 	CONFIG_ADDRLIST,	/* struct config_addrlist */
+	CONFIG_PEER,		/* char *: "self", or a private IPv4 address (normalized); NULL unset */
+	CONFIG_COUNT,		/* unsigned, min..max */
 	CONFIG_NAME,		/* char *: a DigitalOcean name (a-z, then a-z 0-9 -), length min..max; NULL unset */
 };
 
@@ -44,6 +46,9 @@ enum config_key_id {
 	CONFIG_FIREWALL_METADATA,
 	CONFIG_STORAGE_VOLUME,
 	CONFIG_STORAGE_FILESYSTEM,
+	CONFIG_REPLICATION_GROUP,
+	CONFIG_REPLICATION_PRIMARY,
+	CONFIG_REPLICATION_QUORUM,
 	_CONFIG_KEY_MAX,
 };
 
@@ -92,6 +97,9 @@ struct config {
 	int firewall_metadata;		/* enum config_metadata */
 	char *storage_volume;		/* NULL: Redis' data stays on the droplet's own disk */
 	int storage_filesystem;		/* enum config_filesystem: for a blank volume only */
+	char *replication_group;	/* the Sentinel master name; NULL: a droplet on its own */
+	char *replication_primary;	/* "self", or the first primary's private IPv4 address */
+	unsigned replication_quorum;	/* Sentinels that must agree the primary is down */
 
 	unsigned line[_CONFIG_KEY_MAX];	/* where user data set each key; 0 = default */
 };
@@ -148,8 +156,16 @@ unsigned config_check(const struct config *c,
 		      void *userdata);
 
 /* [redis] appendonly as Redis gets it: what the user data says, else yes with a
- * [storage] volume and the table's default without one. */
+ * [storage] volume or a [replication] group, and the table's default otherwise. */
 bool config_appendonly(const struct config *c);
+
+/* Whether redis-server itself uses the TLS key: Redis' own TLS ([tls] engine = redis),
+ * or a replication group, whose replicas and Sentinels speak TLS to each other. */
+bool config_redis_uses_tls(const struct config *c);
+
+/* [replication] primary says this node is the group's first primary: "self", or its
+ * own private address (own_ip, NULL when it has none). */
+bool config_replication_self(const struct config *c, const char *own_ip);
 
 /* "port, 1 to 65535; default 6379": how doagent-userdata(5) states a key's type,
  * bounds and default. Returns a malloc'd string or NULL on ENOMEM. */

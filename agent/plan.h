@@ -30,6 +30,7 @@ struct plan_endpoint {
 	char *host;
 	unsigned port;
 	bool tls;
+	bool sentinel;		/* Sentinel's port, not Redis' */
 };
 
 struct plan {
@@ -51,6 +52,8 @@ struct plan {
 	unsigned ssh_port;
 	unsigned open_ports[2];		/* Redis and/or TLS ports open to allow; 0 = none */
 	bool metadata_root_only;
+	char **group4;			/* a replication group: the VPC's block, NULL otherwise */
+	unsigned group_ports[2];	/* open to group4: the TLS port and Sentinel's; 0 = none */
 	struct plan_endpoint *endpoints;	/* every one must answer AUTH + PING */
 	size_t n_endpoints;
 	char **addresses;	/* the metadata's addresses that listeners bind (not loopback):

@@ -122,7 +122,7 @@ paths = [f["path"] for f in plan["files"]]
 assert paths == ["/etc/redis/redis.conf", "/etc/doagent/firewall.nft", "/root/doagent-connection.txt",
                  "/etc/motd.d/doagent"], paths
 assert plan["units"] == ["redis-server.service"], plan["units"]
-assert plan["units_off"] == ["stunnel@doagent-redis.service"], plan["units_off"]
+assert plan["units_off"] == ["stunnel@doagent-redis.service", "redis-sentinel.service"], plan["units_off"]
 # What an earlier configuration may have left: the stunnel configuration (and an
 # earlier volume's units), never the key's copy Redis uses now.
 assert "/etc/stunnel/doagent-redis.conf" in plan["remove"], plan["remove"]
@@ -210,7 +210,8 @@ assert plan["storage"] == {"volume": "redis-1-data-volume", "device": "/dev/disk
                            "label": "redis-1-data", "redis_dir": "/mnt/redis_1_data_volume/redis"}, plan["storage"]
 assert plan["units"] == ["stunnel@doagent-redis.service", "doagent-volume.path"], plan["units"]
 # Nothing of the volume's is removed; the key's copy for Redis' own TLS is (stunnel here).
-assert plan["remove"] == ["/etc/doagent/tls/redis.key"], plan["remove"]
+assert plan["remove"] == ["/etc/systemd/system/redis-server.service.d/doagent-group.conf",
+                          "/etc/doagent/tls/redis.key"], plan["remove"]
 PY
 # appendonly = no is respected, with a notice.
 printf '#doagent\n[redis]\nappendonly = no\n[storage]\nvolume = redis-1-data\n' >"$TMP/vol-noaof.ini"
