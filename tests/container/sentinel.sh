@@ -15,7 +15,9 @@
 #   - a partition: the primary's VPC link is cut while a client on its side writes;
 #     reported: writes it accepted, acknowledged, and lost after the heal (target for
 #     acknowledged writes: zero).
-# DOAGENT_BENCH_OUT, when set, gets "failover MS", "rejoin MS" and "partition ..." lines.
+# DOAGENT_BENCH_OUT, when set, gets "failover MS", "rejoin MS" and "partition ..." lines;
+# SENTINEL_FULLSYNC_MIB=N (bench/sentinel) first fills N MiB and times
+# SENTINEL_FULLSYNC_RUNS (5) full synchronisations of a replica ("fullsync MS").
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/container/lib.sh"
 
@@ -144,6 +146,28 @@ check; [ "$(container_exec s1 stat -c '%U:%G %a' /etc/redis/sentinel.conf)" = "r
 	fail "sentinel.conf is $(container_exec s1 stat -c '%U:%G %a' /etc/redis/sentinel.conf)"
 check; grep -q '^ *Sentinels: *10.134.0.12:26379 10.134.0.11:26379' "$TMP/details.txt" ||
 	fail "the connection details do not list the Sentinels: $(grep Sentinels "$TMP/details.txt")"
+
+# --- bench/sentinel only: full synchronisation of a replica ----------------------------
+if [ -n "${SENTINEL_FULLSYNC_MIB:-}" ]; then
+	client fill --mib "$SENTINEL_FULLSYNC_MIB" >/dev/null
+	keys=$(tls_cli 10.134.0.11 -p "$tls_port" DBSIZE)
+	synced() { link_up 10.134.0.13 && [ "$(info 10.134.0.13 master_sync_in_progress)" = 0 ] &&
+		[ "$(tls_cli 10.134.0.13 -p "$tls_port" DBSIZE)" = "$keys" ]; }
+	wait_for 120 synced || true
+	k=0
+	while [ $k -lt "${SENTINEL_FULLSYNC_RUNS:-5}" ]; do
+		k=$((k + 1))
+		# s3 loses its data and starts again: a replica, so the guard lets it; it
+		# copies the whole dataset from the primary.
+		container_exec s3 sh -c 'systemctl stop redis-server; rm -rf /var/lib/redis/appendonlydir /var/lib/redis/dump.rdb' >/dev/null 2>&1
+		t0=$(now_ms)
+		container_exec s3 systemctl start redis-server >/dev/null 2>&1 || true
+		check; wait_for 300 synced || fail "s3 did not finish its full sync of $keys keys"
+		ms=$(($(now_ms) - t0))
+		echo "sentinel: full sync of s3 ($SENTINEL_FULLSYNC_MIB MiB, $keys keys): $(_ct_secs $ms) s"
+		bench "fullsync $ms"
+	done
+fi
 
 # --- the primary dies ------------------------------------------------------------------
 start_writer w1
