@@ -16,6 +16,8 @@ SHARED_SPEC="$top_srcdir/../shared/do-openapi/do-launcher-subset.yaml"
 TOKEN=canary-token-0001
 export DIGITALOCEAN_ACCESS_TOKEN=$TOKEN
 unset DIGITALOCEAN_TOKEN DIGITALOCEAN_API_URL
+# create's records of what it sent go here, not to $HOME.
+export XDG_STATE_HOME="$TMP/state"
 
 # wait_for FILE PATTERN PID WHAT: until FILE holds PATTERN (60 s), while PID lives.
 wait_for() {

@@ -1,5 +1,6 @@
-/* create NAME: validate the user data, then run the create saga (saga.h): the cloud
- * firewall, the droplet, the wait; print how to connect. */
+/* create NAME: validate the user data, keep a record of what is sent (record.h), then run
+ * the create saga (saga.h): the volume, the cloud firewall, the droplet, the volume's
+ * attachment, the wait; print how to connect. */
 #include "autoconfig.h"
 
 #include <stdio.h>
@@ -10,13 +11,16 @@
 #include "cmd.h"
 #include "doagent.h"
 #include "payload.h"
+#include "record.h"
 #include "saga.h"
 #include "secret.h"
 #include "strv.h"
 
 static const struct saga_step *const steps[] = {
+	&step_volume,
 	&step_cloud_firewall,
 	&step_droplets,
+	&step_attach,
 	&step_wait,
 };
 
@@ -29,34 +33,116 @@ static char *random_id(void)
 	return strndup(pw, 12);
 }
 
-static bool valid_launch_id(const char *id)
+/* DigitalOcean's rule for a volume's name. */
+static bool volume_name_valid(const char *s)
 {
-	return *id && strlen(id) <= 48 &&
-	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == strlen(id);
+	return *s >= 'a' && *s <= 'z' && strlen(s) <= 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
+/* The volume the user data must name, from --volume (NAME-data) or --volume-name, in
+ * *ret (NULL: none). 0 or an exit status. */
+static int volume_name(const struct launch_options *o, const char *name, char **ret)
+{
+	*ret = NULL;
+	if (o->volume_gib && o->volume_name) {
+		launch_err("create: --volume and --volume-name exclude each other");
+		return DOAGENT_EXIT_USAGE;
+	}
+	if (!o->volume_gib && !o->volume_name)
+		return 0;
+	if (!o->region) {
+		launch_err("create: a volume needs --region: a volume and its droplet share one");
+		return DOAGENT_EXIT_USAGE;
+	}
+	if (o->volume_name)
+		*ret = strdup(o->volume_name);
+	else if (asprintf(ret, "%s-data", name) < 0)
+		*ret = NULL;
+	if (!*ret) {
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	if (!volume_name_valid(*ret)) {
+		launch_err("create: %s is not a volume name (lowercase letters, digits and '-', starting with a letter, at most 64)%s",
+			   *ret, o->volume_name ? "" : ": name the droplet so, or use --volume-name");
+		return DOAGENT_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Send what the first run with this launch id sent when the user data is the same (the
+ * password it generated, which an adopted droplet has), then keep a record of what is
+ * sent, for replace. A record that cannot be kept is only warned about. */
+static int keep_record(const struct launch_options *o, const char *name, const char *lid,
+		       const char *volume, struct payload *p)
+{
+	_cleanup_free_ char *cause = NULL, *path = NULL;
+	struct record r;
+	int k = record_load(lid, &r, &cause), ex = 0;
+
+	if (k == 0 && strcmp(r.source, p->source) == 0 &&
+	    (r.volume ? volume && strcmp(r.volume, volume) == 0 : !volume)) {
+		fprintf(stderr, "sending what the first run of launch id %s sent (the same password)\n", lid);
+		ex = payload_replace(p, o->user_data_file, TAKE_PTR(r.user_data));
+	} else if (k == 0) {
+		fprintf(stderr, "the user data or the volume differ from the first run of launch id %s: sending the new user data (a droplet already made keeps the old)\n",
+			lid);
+	} else if (k != -ENOENT) {
+		launch_err("warning: %s", launch_cause_or(cause, k));
+	}
+	record_done(&r);
+	if (ex)
+		return ex;
+	r = (struct record){
+		.launch_id = (char *)lid,
+		.name = (char *)name,
+		.source = p->source,
+		.volume = (char *)volume,
+		.user_data = p->data,
+		.ssh_keys = o->ssh_keys,
+	};
+	free(cause);
+	cause = NULL;
+	k = record_save(&r, &cause);
+	if (k < 0)
+		launch_err("warning: no record of the user data sent was kept (%s): replace will need --user-data-file",
+			   launch_cause_or(cause, k));
+	return 0;
 }
 
 static void print(const struct saga *s, const struct payload *p)
 {
 	const struct doapi_droplet *d = s->droplets[0].d;
+	_cleanup_free_ struct doapi_volume **volumes = calloc(s->n_volumes + 1, sizeof *volumes);
 	_cleanup_erase_ char *conn = NULL;
 
+	for (size_t i = 0; volumes && i < s->n_volumes; i++)
+		volumes[i] = s->volumes[i].v;
 	if (!s->opt->no_wait &&
 	    asprintf(&conn, "%s://default:%s@%s:%u", p->tls ? "rediss" : "redis", p->password,
 		     d->public_ipv4, p->port) < 0)
 		conn = NULL;
-	launch_print_droplet(s->opt, d, conn, s->fw_id);
+	launch_print_droplet(s->opt, &(struct launch_shown){
+						     .d = d,
+						     .conn = conn,
+						     .fw_id = s->fw_id,
+						     .volumes = s->n_volumes ? volumes : NULL,
+						     .n_volumes = s->n_volumes,
+					     });
 }
 
-static int create(const struct launch_options *o, const char *name, struct payload *p)
+static int create(const struct launch_options *o, const char *name, const char *volume,
+		  struct payload *p)
 {
 	_cleanup_free_ char *lid = o->launch_id ? strdup(o->launch_id) : random_id();
-	_cleanup_free_ char *launch_tag = NULL;
+	_cleanup_free_ char *launch_tag = NULL, *rerun = NULL;
 	_cleanup_strv_ char **tags = NULL;
 	struct saga s;
 	int ex;
 
-	if (!lid || asprintf(&launch_tag, LAUNCH_TAG_PREFIX "%s", lid) < 0) {
-		launch_tag = NULL;
+	if (!lid || asprintf(&launch_tag, LAUNCH_TAG_PREFIX "%s", lid) < 0 ||
+	    asprintf(&rerun, "re-run with --launch-id %s to retry safely", lid) < 0) {
 		launch_err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
 	}
@@ -67,10 +153,13 @@ static int create(const struct launch_options *o, const char *name, struct paylo
 		launch_err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
 	}
+	if (!o->dry_run && (ex = keep_record(o, name, lid, volume, p)) != 0)
+		return ex;
 	s = (struct saga){
 		.opt = o,
 		.launch_id = lid,
 		.tag = launch_tag,
+		.rerun = rerun,
 		.name = name,
 		.image = o->image,
 		.region = o->region,
@@ -83,6 +172,9 @@ static int create(const struct launch_options *o, const char *name, struct paylo
 		.n_wanted = 1,
 		.port = p->port,
 		.probe = true,
+		.volume_name = volume,
+		.volume_gib = o->volume_gib,
+		.attach_at_create = true,
 	};
 	if (o->dry_run) {
 		if (saga_plan(&s, steps, ELEMENTSOF(steps)) < 0) {
@@ -105,6 +197,7 @@ static int create(const struct launch_options *o, const char *name, struct paylo
 
 static int exec(const struct launch_options *o, char **argv)
 {
+	_cleanup_free_ char *volume = NULL;
 	struct payload p;
 	int ex;
 
@@ -112,13 +205,23 @@ static int exec(const struct launch_options *o, char **argv)
 		launch_err("create: --image, --size and --user-data-file are required");
 		return DOAGENT_EXIT_USAGE;
 	}
-	if (o->launch_id && !valid_launch_id(o->launch_id)) {
+	if (o->launch_id && !launch_id_valid(o->launch_id)) {
 		launch_err("--launch-id: letters, digits, '-' and '_' only, at most 48");
 		return DOAGENT_EXIT_USAGE;
 	}
+	ex = volume_name(o, argv[0], &volume);
+	if (ex)
+		return ex;
 	ex = payload_load(o->user_data_file, &p);
+	if (ex == 0 && volume)
+		ex = payload_set_volume(&p, o->user_data_file, volume);
+	else if (ex == 0 && payload_volume(&p.config)) {
+		launch_err("%s: the user data names volume %s: use --volume-name %s (or --volume GIB) so that the droplet gets it; nothing was sent",
+			   o->user_data_file, payload_volume(&p.config), payload_volume(&p.config));
+		ex = DOAGENT_EXIT_DATAERR;
+	}
 	if (ex == 0)
-		ex = create(o, argv[0], &p);
+		ex = create(o, argv[0], volume, &p);
 	payload_done(&p);
 	return ex;
 }
@@ -126,9 +229,9 @@ static int exec(const struct launch_options *o, char **argv)
 const struct cmd_entry cmd_create_entry = {
 	.name = "create",
 	.usage = "NAME --image ID --region SLUG --size SLUG --user-data-file FILE\n"
-		 "         [--ssh-key ID]... [--tag T]... [--vpc-uuid U] [--cloud-firewall] [--no-wait]\n"
-		 "         [--wait-timeout SEC] [--launch-id ID] [--keep-on-failure] [--dry-run]\n"
-		 "         [-o text|json]",
+		 "         [--volume GIB | --volume-name VOL] [--ssh-key ID]... [--tag T]...\n"
+		 "         [--vpc-uuid U] [--cloud-firewall] [--no-wait] [--wait-timeout SEC]\n"
+		 "         [--launch-id ID] [--keep-on-failure] [--dry-run] [-o text|json]",
 	.n_args = 1,
 	.exec = exec,
 };

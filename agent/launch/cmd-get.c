@@ -20,7 +20,7 @@ static int exec(const struct launch_options *o, char **argv)
 		launch_err("no droplet %s", argv[0]);
 		return DOAGENT_EXIT_FAILURE;
 	}
-	launch_print_droplet(o, d, NULL, NULL);
+	launch_print_droplet(o, &(struct launch_shown){ .d = d });
 	doapi_droplet_free(d);
 	return 0;
 }

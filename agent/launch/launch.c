@@ -161,9 +161,42 @@ int launch_resolve(struct doapi *api, const char *what, struct doapi_droplet **r
 	return 0;
 }
 
-void launch_print_droplet(const struct launch_options *o, const struct doapi_droplet *d,
-			  const char *conn, const char *fw_id)
+bool launch_id_valid(const char *id)
 {
+	return *id && strlen(id) <= 48 &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == strlen(id);
+}
+
+const char *launch_tag_of(const struct doapi_droplet *d)
+{
+	for (char **t = d->tags; *t; t++)
+		if (strncmp(*t, LAUNCH_TAG_PREFIX, strlen(LAUNCH_TAG_PREFIX)) == 0 &&
+		    launch_id_valid(*t + strlen(LAUNCH_TAG_PREFIX)))
+			return *t;
+	return NULL;
+}
+
+static json_object *volumes_json(struct doapi_volume *const *volumes, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "id", json_object_new_string(volumes[i]->id));
+		json_object_object_add(v, "name", json_object_new_string(volumes[i]->name));
+		json_object_object_add(v, "region", json_object_new_string(volumes[i]->region));
+		json_object_object_add(v, "size_gigabytes", json_object_new_int64((int64_t)volumes[i]->size_gib));
+		json_object_array_add(a, v);
+	}
+	return a;
+}
+
+void launch_print_droplet(const struct launch_options *o, const struct launch_shown *sh)
+{
+	const struct doapi_droplet *d = sh->d;
+	const char *text;
+
 	if (o->json) {
 		_cleanup_json_ json_object *j = json_object_new_object();
 
@@ -173,16 +206,25 @@ void launch_print_droplet(const struct launch_options *o, const struct doapi_dro
 		json_object_object_add(j, "public_ipv4", d->public_ipv4 ? json_object_new_string(d->public_ipv4) : NULL);
 		json_object_object_add(j, "private_ipv4", d->private_ipv4 ? json_object_new_string(d->private_ipv4) : NULL);
 		json_object_object_add(j, "public_ipv6", d->public_ipv6 ? json_object_new_string(d->public_ipv6) : NULL);
-		if (fw_id)
-			json_object_object_add(j, "firewall_id", json_object_new_string(fw_id));
-		if (conn)
-			json_object_object_add(j, "connection", json_object_new_string(conn));
-		puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-		if (conn) {
-			/* the string held the password: erase json-c's copy */
+		if (sh->fw_id)
+			json_object_object_add(j, "firewall_id", json_object_new_string(sh->fw_id));
+		if (sh->volumes)
+			json_object_object_add(j, "volumes", volumes_json(sh->volumes, sh->n_volumes));
+		if (sh->replaced) {
+			json_object_object_add(j, "replaced", json_object_new_string(sh->replaced));
+			json_object_object_add(j, "downtime_seconds",
+					       sh->downtime_known ? json_object_new_double(sh->downtime) : NULL);
+		}
+		if (sh->conn)
+			json_object_object_add(j, "connection", json_object_new_string(sh->conn));
+		text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		puts(text);
+		if (sh->conn) {
+			/* they held the password: erase json-c's copies */
 			json_object *c = json_object_object_get(j, "connection");
 
-			json_object_set_string(c, "");
+			explicit_bzero((char *)text, strlen(text));
+			explicit_bzero((char *)json_object_get_string(c), (size_t)json_object_get_string_len(c));
 		}
 		return;
 	}
@@ -191,10 +233,20 @@ void launch_print_droplet(const struct launch_options *o, const struct doapi_dro
 	printf("status:       %s\n", d->status ? d->status : "");
 	printf("public ipv4:  %s\n", d->public_ipv4 ? d->public_ipv4 : "-");
 	printf("private ipv4: %s\n", d->private_ipv4 ? d->private_ipv4 : "-");
-	if (fw_id)
-		printf("firewall:     %s\n", fw_id);
-	if (conn)
-		printf("connection:   %s\n", conn);
+	if (sh->fw_id)
+		printf("firewall:     %s\n", sh->fw_id);
+	for (size_t i = 0; sh->volumes && i < sh->n_volumes; i++)
+		printf("volume:       %s (%s, %llu GiB, %s)\n", sh->volumes[i]->name, sh->volumes[i]->id,
+		       sh->volumes[i]->size_gib, sh->volumes[i]->region);
+	if (sh->replaced) {
+		printf("replaced:     %s\n", sh->replaced);
+		if (sh->downtime_known)
+			printf("downtime:     %.1f s\n", sh->downtime);
+		else
+			printf("downtime:     unknown (the old droplet was off already)\n");
+	}
+	if (sh->conn)
+		printf("connection:   %s\n", sh->conn);
 }
 
 void launch_progress_show(struct launch_progress *p, const char *what, const char *id,

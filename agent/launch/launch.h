@@ -19,7 +19,9 @@ struct launch_options {
 	const char *image, *region, *size, *user_data_file, *vpc_uuid, *launch_id;
 	char **ssh_keys;
 	char **tags;
-	bool no_wait, keep_on_failure, dry_run, force, json, cloud_firewall;
+	const char *volume_name;		/* --volume-name */
+	unsigned long long volume_gib;		/* --volume; 0: none */
+	bool no_wait, keep_on_failure, dry_run, force, json, cloud_firewall, delete_volumes;
 	unsigned long long wait_timeout;	/* seconds */
 };
 
@@ -39,10 +41,26 @@ struct doapi *launch_api_open(const struct launch_options *o);
  * 0 with *ret (NULL when there is none), or -(exit status) after reporting why. */
 int launch_resolve(struct doapi *api, const char *what, struct doapi_droplet **ret);
 
-/* d as text or, with o->json, one JSON object; conn (the connection string) and fw_id
- * when not NULL. */
-void launch_print_droplet(const struct launch_options *o, const struct doapi_droplet *d,
-			  const char *conn, const char *fw_id);
+/* What is shown of a droplet: d, and each of the others when set. */
+struct launch_shown {
+	const struct doapi_droplet *d;
+	const char *conn;			/* the connection string */
+	const char *fw_id;			/* its cloud firewall */
+	struct doapi_volume *const *volumes;	/* n_volumes of them */
+	size_t n_volumes;
+	const char *replaced;			/* the id of the droplet it replaced */
+	bool downtime_known;
+	double downtime;			/* seconds */
+};
+
+/* sh as text or, with o->json, one JSON object. */
+void launch_print_droplet(const struct launch_options *o, const struct launch_shown *sh);
+
+/* The launch tag among d's tags (a pointer into d), NULL when it has none. */
+const char *launch_tag_of(const struct doapi_droplet *d);
+
+/* Is id a launch id: letters, digits, '-' and '_', 1 to 48 of them? */
+bool launch_id_valid(const char *id);
 
 /* Progress on stderr: one line rewritten on a terminal, else a line per new status. */
 struct launch_progress {

@@ -1,4 +1,4 @@
-/* doagent-launch: create, list, get and destroy droplets running doagent, through the
+/* doagent-launch: create, list, get, replace and destroy droplets running doagent, through the
  * DigitalOcean API (doapi.h). main only parses the options and runs the command from
  * cmd_table (cmd.h). See DESIGN.md, "The launcher". */
 #include "autoconfig.h"
@@ -24,7 +24,8 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, struct launch_options *o)
 {
 	enum { O_API = 256, O_TOKFILE, O_IMAGE, O_REGION, O_SIZE, O_UDF, O_SSHKEY, O_TAG, O_VPC,
-	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE, O_CLOUDFW };
+	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE, O_CLOUDFW, O_VOLUME, O_VOLNAME,
+	       O_DELVOL };
 	static const struct option opts[] = {
 		{ "api-url", required_argument, NULL, O_API },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -42,6 +43,9 @@ static int parse(int argc, char **argv, struct launch_options *o)
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "force", no_argument, NULL, O_FORCE },
 		{ "cloud-firewall", no_argument, NULL, O_CLOUDFW },
+		{ "volume", required_argument, NULL, O_VOLUME },
+		{ "volume-name", required_argument, NULL, O_VOLNAME },
+		{ "delete-volumes", no_argument, NULL, O_DELVOL },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -77,6 +81,14 @@ static int parse(int argc, char **argv, struct launch_options *o)
 		case O_DRY: o->dry_run = true; break;
 		case O_FORCE: o->force = true; break;
 		case O_CLOUDFW: o->cloud_firewall = true; break;
+		case O_VOLUME:
+			if (strutil_parse_u64(optarg, 1, 16384, &o->volume_gib) < 0) {
+				launch_err("--volume: GiB, 1 to 16384");
+				return DOAGENT_EXIT_USAGE;
+			}
+			break;
+		case O_VOLNAME: o->volume_name = optarg; break;
+		case O_DELVOL: o->delete_volumes = true; break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
 				o->json = true;

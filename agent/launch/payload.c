@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "launch.h"
 #include "payload.h"
+#include "record.h"
 #include "secret.h"
 #include "tls.h"
 
@@ -82,18 +83,20 @@ bool payload_is_mime(const char *d)
 	return strncasecmp(d, "Content-Type:", 13) == 0 || strncasecmp(d, "MIME-Version:", 13) == 0;
 }
 
-/* Is line [s, e) a "[redis]" header? */
-static bool is_redis_header(const char *s, const char *e)
+/* Is line [s, e) the header of section? */
+static bool is_header(const char *s, const char *e, const char *section)
 {
+	size_t n = strlen(section);
+
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 		e--;
-	return e - s == 7 && strncasecmp(s, "[redis]", 7) == 0;
+	return (size_t)(e - s) == n + 2 && s[0] == '[' && e[-1] == ']' && strncasecmp(s + 1, section, n) == 0;
 }
 
-/* A copy of data with "password = pw" in its [redis] section. */
-static char *add_password(const char *data, const char *pw)
+/* A copy of data with "key = value" in its section (added at the end when it has none). */
+static char *add_key(const char *data, const char *section, const char *key, const char *value)
 {
 	char *out = NULL;
 	size_t outlen = 0;
@@ -108,8 +111,8 @@ static char *add_password(const char *data, const char *pw)
 		const char *e = nl ? nl : p + strlen(p);
 
 		fwrite(p, 1, e - p, f);
-		if (!done && is_redis_header(p, e)) {
-			fprintf(f, "\npassword = %s", pw);
+		if (!done && is_header(p, e, section)) {
+			fprintf(f, "\n%s = %s", key, value);
 			done = true;
 		}
 		if (nl)
@@ -123,13 +126,49 @@ static char *add_password(const char *data, const char *pw)
 				fputc('\n', f);
 			fputc('\n', f);
 		}
-		fprintf(f, "[redis]\npassword = %s\n", pw);
+		fprintf(f, "[%s]\n%s = %s\n", section, key, value);
 	}
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;
 	}
 	return out;
+}
+
+/* What clients need, from p->config: the password, TLS and the port. */
+static int settle(struct payload *p, const char *what)
+{
+	erase_and_freep(&p->password);
+	if (!p->config.redis_password) {
+		launch_err("%s: the user data sets no password", what);
+		return DOAGENT_EXIT_DATAERR;
+	}
+	p->password = strdup(p->config.redis_password);
+	if (!p->password) {
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	p->tls = p->config.tls_enabled;
+	p->port = p->tls ? p->config.tls_port : p->config.redis_port;
+	return 0;
+}
+
+int payload_replace(struct payload *p, const char *what, char *data)
+{
+	int ex;
+
+	if (!data) {
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	if (p->data)
+		explicit_bzero(p->data, p->len);
+	free(p->data);
+	p->data = data;
+	p->len = strlen(data);
+	config_done(&p->config);
+	ex = payload_check(what, p->data, p->len, &p->config, NULL, true);
+	return ex ? ex : settle(p, what);
 }
 
 void payload_done(struct payload *p)
@@ -146,13 +185,13 @@ int payload_load(const char *path, struct payload *p)
 {
 	_cleanup_erase_ char *pw = NULL;
 	enum userdata_kind kind;
-	char *nd;
 	int ex;
 
 	*p = (struct payload){ 0 };
 	ex = payload_read(path, &p->data, &p->len);
 	if (ex)
 		return ex;
+	record_digest(p->data, p->len, p->source);
 	ex = payload_check(path, p->data, p->len, &p->config, &kind, false);
 	if (ex)
 		return ex;
@@ -161,40 +200,47 @@ int payload_load(const char *path, struct payload *p)
 			   path);
 		return DOAGENT_EXIT_DATAERR;
 	}
-	if (p->config.redis_password) {
-		p->password = strdup(p->config.redis_password);
-	} else {
-		if (payload_is_mime(p->data)) {
-			launch_err("%s: MIME user data without a password: put \"password = ...\" in its [redis] section",
-				   path);
-			return DOAGENT_EXIT_DATAERR;
-		}
-		if (secret_generate_password(&pw) < 0) {
-			launch_err("cannot generate a password");
-			return DOAGENT_EXIT_FAILURE;
-		}
-		nd = add_password(p->data, pw);
-		if (!nd) {
-			launch_err("out of memory");
-			return DOAGENT_EXIT_FAILURE;
-		}
-		explicit_bzero(p->data, p->len);
-		free(p->data);
-		p->data = nd;
-		p->len = strlen(nd);
-		config_done(&p->config);
-		ex = payload_check(path, p->data, p->len, &p->config, NULL, true);
-		if (ex)
-			return ex;
-		p->password = TAKE_PTR(pw);
+	if (p->config.redis_password)
+		return settle(p, path);
+	if (payload_is_mime(p->data)) {
+		launch_err("%s: MIME user data without a password: put \"password = ...\" in its [redis] section",
+			   path);
+		return DOAGENT_EXIT_DATAERR;
 	}
-	if (!p->password) {
-		launch_err("out of memory");
+	if (secret_generate_password(&pw) < 0) {
+		launch_err("cannot generate a password");
 		return DOAGENT_EXIT_FAILURE;
 	}
-	p->tls = p->config.tls_enabled;
-	p->port = p->tls ? p->config.tls_port : p->config.redis_port;
-	return 0;
+	return payload_replace(p, path, add_key(p->data, "redis", "password", pw));
+}
+
+const char *payload_volume(const struct config *c)
+{
+	const struct config_key *k = config_find("storage", "volume");
+
+	return k ? *(char *const *)((const char *)c + k->offset) : NULL;
+}
+
+int payload_set_volume(struct payload *p, const char *what, const char *volume)
+{
+	const char *have = payload_volume(&p->config);
+
+	if (have && strcmp(have, volume) == 0)
+		return 0;
+	if (have) {
+		launch_err("%s: the user data's [storage] volume is %s, not %s; nothing was sent", what, have, volume);
+		return DOAGENT_EXIT_DATAERR;
+	}
+	if (!config_find("storage", "volume")) {
+		launch_err("this doagent-launch's user-data parser has no [storage] volume: it cannot launch with a volume");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	if (payload_is_mime(p->data)) {
+		launch_err("%s: MIME user data: put \"[storage] volume = %s\" in its doagent part; nothing was sent",
+			   what, volume);
+		return DOAGENT_EXIT_DATAERR;
+	}
+	return payload_replace(p, what, add_key(p->data, "storage", "volume", volume));
 }
 
 char *payload_redact(const char *data)

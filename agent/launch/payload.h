@@ -17,6 +17,7 @@
 #include "userdata.h"
 
 struct payload {
+	char source[65];	/* the SHA-256 of the file as read, hex */
 	char *data;		/* what is sent; erased when freed */
 	size_t len;
 	char *password;		/* Redis' password, as in data; erased when freed */
@@ -41,6 +42,18 @@ int payload_check(const char *what, const char *data, size_t len, struct config 
  * payload_done p in every case. */
 int payload_load(const char *path, struct payload *p);
 void payload_done(struct payload *p);
+
+/* The user data's [storage] volume: NULL when it names none (or when the agent's
+ * parser has no such key). */
+const char *payload_volume(const struct config *c);
+
+/* Send data (taken; "what" names it in messages) instead: it is checked again. 0, or an
+ * exit status after reporting why. */
+int payload_replace(struct payload *p, const char *what, char *data);
+
+/* Make p's user data name volume in [storage] volume: add it when it names none; 0, or
+ * an exit status after reporting why (65 when it names another). */
+int payload_set_volume(struct payload *p, const char *what, const char *volume);
 
 /* Does the user data look like a MIME multipart document? */
 bool payload_is_mime(const char *data);

@@ -2,8 +2,10 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "saga.h"
 
@@ -14,15 +16,20 @@ static bool wanted(const struct saga_step *st, const struct saga *s)
 
 int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n)
 {
+	bool committed = false;
 	size_t i;
 	int ex = 0;
 
-	for (i = 0; i < n && ex == 0; i++)
-		if (wanted(steps[i], s))
-			ex = steps[i]->run(s);
+	for (i = 0; i < n && ex == 0; i++) {
+		if (!wanted(steps[i], s))
+			continue;
+		ex = steps[i]->run(s);
+		if (ex == 0 && steps[i]->commit)
+			committed = true;
+	}
 	if (ex == 0)
 		return 0;
-	if (s->unsettled)
+	if (s->unsettled || committed)
 		return ex;
 	/* Undoing gets a minute per request, whatever the steps used. */
 	if (s->api)
@@ -44,9 +51,37 @@ int saga_plan_add(json_object *requests, const char *method, const char *path, j
 	}
 	if (json_object_object_add(o, "method", json_object_new_string(method)) < 0 ||
 	    json_object_object_add(o, "path", json_object_new_string(path)) < 0 ||
-	    json_object_object_add(o, "body", body) < 0)
+	    (body && json_object_object_add(o, "body", body) < 0))
 		return -ENOMEM;
 	return 0;
+}
+
+int saga_plan_action(json_object *requests, const char *type, const char *droplet,
+		     const char *region, const char *path_fmt, ...)
+{
+	_cleanup_free_ char *path = NULL;
+	json_object *body = json_object_new_object();
+	va_list ap;
+	int r;
+
+	va_start(ap, path_fmt);
+	r = vasprintf(&path, path_fmt, ap);
+	va_end(ap);
+	if (r < 0 || !body) {
+		path = NULL;
+		json_object_put(body);
+		return -ENOMEM;
+	}
+	json_object_object_add(body, "type", json_object_new_string(type));
+	if (droplet) {
+		bool digits = strspn(droplet, "0123456789") == strlen(droplet);
+
+		json_object_object_add(body, "droplet_id", digits ? json_object_new_int64(strtoll(droplet, NULL, 10)) :
+								     json_object_new_string(droplet));
+		if (region)
+			json_object_object_add(body, "region", json_object_new_string(region));
+	}
+	return saga_plan_add(requests, "POST", path, body);
 }
 
 int saga_plan(const struct saga *s, const struct saga_step *const *steps, size_t n)
@@ -66,16 +101,39 @@ int saga_plan(const struct saga *s, const struct saga_step *const *steps, size_t
 	for (size_t i = 0; i < json_object_array_length(all); i++) {
 		json_object *o = json_object_array_get_idx(all, i);
 
-		printf("%s %s\n%s\n", json_object_get_string(json_object_object_get(o, "method")),
-		       json_object_get_string(json_object_object_get(o, "path")),
-		       json_object_to_json_string_ext(json_object_object_get(o, "body"),
-						      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object *body = json_object_object_get(o, "body");
+
+		printf("%s %s\n", json_object_get_string(json_object_object_get(o, "method")),
+		       json_object_get_string(json_object_object_get(o, "path")));
+		if (body)
+			printf("%s\n", json_object_to_json_string_ext(body, JSON_C_TO_STRING_PRETTY |
+									       JSON_C_TO_STRING_NOSLASHESCAPE));
 	}
+	return 0;
+}
+
+int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made)
+{
+	struct saga_volume *l = reallocarray(s->volumes, s->n_volumes + 1, sizeof *l);
+
+	if (!l) {
+		doapi_volume_free(v);
+		return -ENOMEM;
+	}
+	s->volumes = l;
+	s->volumes[s->n_volumes++] = (struct saga_volume){ .v = v, .made = made };
 	return 0;
 }
 
 void saga_done(struct saga *s)
 {
+	for (size_t i = 0; i < s->n_volumes; i++)
+		doapi_volume_free(s->volumes[i].v);
+	free(s->volumes);
+	s->volumes = NULL;
+	s->n_volumes = 0;
+	doapi_droplet_free(s->old);
+	s->old = NULL;
 	for (size_t i = 0; i < s->n_droplets; i++)
 		doapi_droplet_free(s->droplets[i].d);
 	free(s->droplets);

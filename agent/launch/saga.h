@@ -30,11 +30,19 @@ struct saga_droplet {
 	bool made;			/* this run created it */
 };
 
+struct saga_volume {
+	struct doapi_volume *v;		/* as last seen */
+	bool made;			/* this run created it */
+	bool attach_tried;		/* this run asked to attach it to the primary droplet */
+	bool detach_tried;		/* this run asked to detach it from the old droplet */
+};
+
 struct saga {
 	const struct launch_options *opt;
 	struct doapi *api;		/* NULL in a dry run */
 	const char *launch_id;
 	const char *tag;		/* what this run owns carries this tag: adopted by it */
+	const char *rerun;		/* how to run again safely, for messages */
 
 	/* The droplets: n_wanted of them, named name, made from image with user_data. */
 	const char *name;
@@ -49,8 +57,25 @@ struct saga {
 	unsigned port;			/* the port clients use */
 	bool probe;			/* wait: try port once the droplet is active */
 
+	/* The volumes: in create the one named volume_name, made volume_gib big when it
+	 * does not exist (0: it must exist); in replace those of the old droplet. The
+	 * primary droplet gets them at its create with attach_at_create, else through
+	 * attach actions. */
+	const char *volume_name;
+	unsigned long long volume_gib;
+	bool attach_at_create;
+	struct saga_volume *volumes;
+	size_t n_volumes;
+
 	char *fw_id;			/* the cloud firewall */
 	bool fw_made;
+
+	/* replace: the droplet being replaced, whether this run shut it down, and when it
+	 * went down and the new one's port answered (backoff_now_ms()) */
+	struct doapi_droplet *old;
+	bool old_shut;
+	bool wait_port;
+	uint64_t t_down, t_up;
 
 	bool unsettled;			/* a step could not tell what exists: undo nothing */
 	struct launch_progress progress;
@@ -63,13 +88,15 @@ struct saga {
  * as {"method", "path", "body"}; 0 or -ENOMEM. */
 struct saga_step {
 	const char *name;
+	bool commit;			/* once it has run, a later failure undoes nothing */
 	bool (*wanted)(const struct saga *s);
 	int (*run)(struct saga *s);
 	void (*undo)(struct saga *s, bool keep);
 	int (*plan)(const struct saga *s, json_object *requests);
 };
 
-extern const struct saga_step step_cloud_firewall, step_droplets, step_wait;
+extern const struct saga_step step_volume, step_cloud_firewall, step_droplets, step_attach,
+	step_wait, step_shutdown, step_detach, step_port, step_retire;
 
 /* Run steps[0..n) in order; on a failure undo as above (only reporting, with
  * s->opt->keep_on_failure). Returns 0 or the failing step's exit status. */
@@ -79,10 +106,20 @@ int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n);
  * pretty body each, or one JSON array with s->opt->json). 0 or -ENOMEM. */
 int saga_plan(const struct saga *s, const struct saga_step *const *steps, size_t n);
 
-/* Add {"method", "path", "body"} to requests, taking body. 0 or -ENOMEM. */
+/* Add {"method", "path", "body"} to requests, taking body (NULL: none). 0 or -ENOMEM. */
 int saga_plan_add(json_object *requests, const char *method, const char *path, json_object *body);
 
-/* Free what s holds: the droplets, the firewall's id, the progress line. */
+/* Add the POST of an action to requests: to path (printf-style), with the body
+ * {"type": type} and, when droplet is not NULL, "droplet_id" (a number when all digits,
+ * else a placeholder) and "region". 0 or -ENOMEM. */
+int saga_plan_action(json_object *requests, const char *type, const char *droplet,
+		     const char *region, const char *path_fmt, ...) _printf_(5, 6);
+
+/* Take v into s's volumes (v is s's then, even on ENOMEM, when it is freed). 0 or -ENOMEM. */
+int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made);
+
+/* Free what s holds: droplets, volumes, the old droplet, the firewall's id, the
+ * progress line. */
 void saga_done(struct saga *s);
 
 #endif

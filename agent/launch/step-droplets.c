@@ -15,6 +15,7 @@
 #include "doagent.h"
 #include "payload.h"
 #include "saga.h"
+#include "strv.h"
 
 static bool have(const struct saga *s, const char *id)
 {
@@ -62,9 +63,11 @@ static int adopt(struct saga *s, bool made, char **cause)
 	return r < 0 ? r : k;
 }
 
-static struct doapi_create request(const struct saga *s)
+/* The create's request; volumes: ids to attach at create, or NULL. */
+static struct doapi_create request(const struct saga *s, char **volumes)
 {
 	return (struct doapi_create){
+		.volumes = (const char *const *)volumes,
 		.name = s->name,
 		.region = s->region,
 		.size = s->size,
@@ -76,14 +79,32 @@ static struct doapi_create request(const struct saga *s)
 	};
 }
 
+/* The volumes the primary droplet gets at its create: those attached to nothing. */
+static int create_volumes(const struct saga *s, char ***ret)
+{
+	if (!s->attach_at_create || s->n_droplets > 0)
+		return 0;
+	for (size_t i = 0; i < s->n_volumes; i++)
+		if (!s->volumes[i].v->droplet_ids[0] && strv_extend(ret, s->volumes[i].v->id) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 /* One POST; after an ambiguous answer, look for the droplet by the tag. */
 static int create(struct saga *s)
 {
-	const struct doapi_create req = request(s);
+	_cleanup_strv_ char **volumes = NULL;
 	_cleanup_free_ char *cause = NULL;
 	struct doapi_droplet *d = NULL;
 	struct backoff b;
-	int r = doapi_droplet_create(s->api, &req, &d, &cause), lr = 0;
+	int r, lr = 0;
+
+	if (create_volumes(s, &volumes) < 0) {
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	const struct doapi_create req = request(s, volumes);
+	r = doapi_droplet_create(s->api, &req, &d, &cause);
 
 	if (r == 0) {
 		if (add(s, d, true) < 0) {
@@ -112,8 +133,8 @@ static int create(struct saga *s)
 	} while (backoff_wait(&b, 0));
 	if (lr <= 0) {
 		/* The droplet may still appear: keep everything for the re-run. */
-		launch_err("the create failed (%s) and no droplet carries tag %s; re-run with --launch-id %s to retry safely",
-			   launch_cause_or(cause, r), s->tag, s->launch_id);
+		launch_err("the create failed (%s) and no droplet carries tag %s; %s",
+			   launch_cause_or(cause, r), s->tag, s->rerun);
 		s->unsettled = true;
 		return lr == -ETIMEDOUT ? DOAGENT_EXIT_UNAVAILABLE : DOAGENT_EXIT_FAILURE;
 	}
@@ -163,11 +184,17 @@ static void undo(struct saga *s, bool keep)
  * would show its secrets encoded, so such user data is left out whole. */
 static int plan(const struct saga *s, json_object *requests)
 {
-	struct doapi_create req = request(s);
+	_cleanup_strv_ char **volumes = NULL;
+	struct doapi_create req = request(s, NULL);
 	_cleanup_free_ char *red = payload_redact(s->user_data), *summary = NULL;
 
 	if (!red)
 		return -ENOMEM;
+	/* The volume's id is known only once it is looked up or made. */
+	if (s->attach_at_create && s->volume_name &&
+	    strv_extendf(&volumes, "(the id of volume %s)", s->volume_name) < 0)
+		return -ENOMEM;
+	req.volumes = (const char *const *)volumes;
 	req.user_data = red;
 	if (payload_is_mime(s->user_data) && strcasestr(s->user_data, "base64")) {
 		if (asprintf(&summary, "(redacted: MIME user data with a base64 part, %zu bytes)",
