@@ -8,7 +8,8 @@
  * - the wait is delay_hint_ms when the caller gives one (a server's Retry-After, say),
  *   whether it is shorter or longer than the schedule's next delay, else the next delay;
  *   either way it is cut to the time left before the deadline;
- * - after every wait the schedule's delay doubles, up to max_ms;
+ * - after every wait the schedule's delay doubles, up to max_ms, except during the
+ *   steady time that backoff_steady sets (the delay stays initial_ms until it is over);
  * - attempts counts the calls to backoff_wait, that is the failed attempts so far;
  * - at or past the deadline it returns false at once: no attempt may start then.
  * A wait that a signal interrupts is resumed, to the same end.
@@ -44,7 +45,13 @@ void backoff_init(struct backoff *b, uint64_t initial_ms, uint64_t max_ms, uint6
 	b->max_ms = max_ms < initial_ms ? initial_ms : max_ms;
 	b->deadline = add_saturating(backoff_now_ms(), deadline_ms);
 	b->next_ms = initial_ms;
+	b->steady_until = 0;
 	b->attempts = 0;
+}
+
+void backoff_steady(struct backoff *b, uint64_t steady_ms)
+{
+	b->steady_until = add_saturating(backoff_now_ms(), steady_ms);
 }
 
 uint64_t backoff_remaining_ms(const struct backoff *b)
@@ -78,7 +85,8 @@ bool backoff_wait(struct backoff *b, uint64_t delay_hint_ms)
 	delay = delay_hint_ms ? delay_hint_ms : b->next_ms;
 	if (delay > b->deadline - now)
 		delay = b->deadline - now;
-	b->next_ms = b->next_ms > b->max_ms / 2 ? b->max_ms : b->next_ms * 2;
+	if (now + delay >= b->steady_until)
+		b->next_ms = b->next_ms > b->max_ms / 2 ? b->max_ms : b->next_ms * 2;
 	sleep_until(now + delay);
 	return true;
 }

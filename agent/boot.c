@@ -60,6 +60,7 @@ static const struct boot_step *const boot_steps[] = {
 	&step_tls,
 	&step_files,
 	&step_firewall,
+	&step_network,
 	&step_units,
 	&step_ready,
 };
@@ -236,6 +237,7 @@ int boot_run(const struct boot_options *opt)
 	size_t i;
 
 	b.now.started = (int64_t)time(NULL);
+	b.started_ms = backoff_now_ms();
 	b.now.result = strdup("running");
 	for (i = 0; i < ELEMENTSOF(boot_steps) && status == 0; i++) {
 		const struct boot_step *s = boot_steps[i];

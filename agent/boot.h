@@ -38,6 +38,7 @@ struct boot {
 	sd_bus *bus;
 	bool configured;		/* this droplet was configured before: render nothing */
 	bool changed;			/* a file changed: restart what uses it */
+	uint64_t started_ms;		/* monotonic: when this run started (the deadline counts from it) */
 };
 
 /* What a step returns: 0 to go on, or the exit status to stop with. */
@@ -48,7 +49,7 @@ struct boot_step {
 };
 
 extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_tls,
-	step_files, step_firewall, step_units, step_ready;
+	step_files, step_firewall, step_network, step_units, step_ready;
 
 struct fw_policy;
 /* The firewall policy the plan decided (pointers into the plan). */

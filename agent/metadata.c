@@ -46,6 +46,9 @@
 #define FETCH_TIMEOUT_MS 10000
 #define FETCH_BACKOFF_INITIAL_MS 250
 #define FETCH_BACKOFF_MAX_MS 5000
+/* Every 0.25 s for the first 10 s: the service normally answers within seconds of the
+ * network coming up, and a try that just missed it should not cost a doubled wait. */
+#define FETCH_BACKOFF_STEADY_MS 10000
 
 #define DIGITS "0123456789"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
@@ -864,6 +867,7 @@ static int fetch_until(const char *url, uint64_t deadline_ms,
 	int r;
 
 	backoff_init(&b, FETCH_BACKOFF_INITIAL_MS, FETCH_BACKOFF_MAX_MS, deadline_ms);
+	backoff_steady(&b, FETCH_BACKOFF_STEADY_MS);
 	do {
 		uint64_t left = backoff_remaining_ms(&b);
 

@@ -183,11 +183,40 @@ static int add_file(struct builder *b, const struct template_spec *spec)
 
 /* ---- addresses ---- */
 
+/* The concrete addresses a listener in scope is reachable at on this droplet: loopback,
+ * then the private, public, anchor and public IPv6 addresses as the scope reaches
+ * (for "all", the same addresses as for "public"; the listener binds the wildcard). */
+static int scope_concrete(struct builder *b, int scope, char ***ret)
+{
+	const struct metadata_interface *pub = b->public_if;
+	char **l = NULL;
+	int r;
+
+	r = strv_extend(&l, "127.0.0.1");
+	if (r >= 0 && scope >= CONFIG_SCOPE_PRIVATE && b->private_ipv4)
+		r = strv_extend(&l, b->private_ipv4->address);
+	if (r >= 0 && scope >= CONFIG_SCOPE_PUBLIC && pub) {
+		if (pub->ipv4.present)
+			r = strv_extend(&l, pub->ipv4.address);
+		if (r >= 0 && pub->anchor_ipv4.present)
+			r = strv_extend(&l, pub->anchor_ipv4.address);
+		if (r >= 0 && pub->ipv6.present)
+			r = strv_extend(&l, pub->ipv6.address);
+	}
+	if (r < 0) {
+		strv_free(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+}
+
 /* The addresses a listener in scope binds, in Redis' form ("-" marks optional ones). */
 static int scope_addresses(struct builder *b, int scope, const char *list, bool redis)
 {
 	struct render_vars *v = b->vars;
 	const struct metadata_interface *pub = b->public_if;
+	_cleanup_strv_ char **l = NULL;
 	int r;
 
 	r = render_vars_list_add(v, list, NULL);
@@ -201,18 +230,35 @@ static int scope_addresses(struct builder *b, int scope, const char *list, bool 
 			r = render_vars_list_add(v, list, pub->ipv6.address);
 		return r;
 	}
-	r = render_vars_list_add(v, list, "127.0.0.1");
-	if (r >= 0 && redis)
-		r = render_vars_list_add(v, list, "-::1");
-	if (r >= 0 && scope >= CONFIG_SCOPE_PRIVATE && b->private_ipv4)
-		r = render_vars_list_add(v, list, b->private_ipv4->address);
-	if (r >= 0 && scope >= CONFIG_SCOPE_PUBLIC && pub) {
-		if (pub->ipv4.present)
-			r = render_vars_list_add(v, list, pub->ipv4.address);
-		if (r >= 0 && pub->anchor_ipv4.present)
-			r = render_vars_list_add(v, list, pub->anchor_ipv4.address);
-		if (r >= 0 && pub->ipv6.present)
-			r = render_vars_list_add(v, list, pub->ipv6.address);
+	r = scope_concrete(b, scope, &l);
+	for (char **a = l; r >= 0 && a && *a; a++) {
+		r = render_vars_list_add(v, list, *a);
+		if (r >= 0 && redis && a == l)
+			r = render_vars_list_add(v, list, "-::1");
+	}
+	return r;
+}
+
+/* The readiness check's endpoints for a listener in scope on port, and the addresses
+ * it needs on an interface. */
+static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls)
+{
+	struct plan *p = b->plan;
+	_cleanup_strv_ char **l = NULL;
+	int r;
+
+	r = scope_concrete(b, scope, &l);
+	for (char **a = l; r >= 0 && a && *a; a++) {
+		struct plan_endpoint *e = realloc(p->endpoints, (p->n_endpoints + 1) * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		p->endpoints = e;
+		e[p->n_endpoints] = (struct plan_endpoint){ .host = strdup(*a), .port = port, .tls = tls };
+		if (!e[p->n_endpoints++].host)
+			return -ENOMEM;
+		if (a != l && !strv_contains(p->addresses, *a))
+			r = strv_extend(&p->addresses, *a);
 	}
 	return r;
 }
@@ -439,12 +485,22 @@ static int add_actions(struct builder *b)
 		r = strv_extend(&p->units, UNIT_REDIS);
 	if (r >= 0 && c->tls_enabled)
 		r = strv_extend(&p->units, UNIT_STUNNEL);
+	if (r >= 0 && p->addresses) {
+		_cleanup_free_ char *list = strv_join(p->addresses, ", ");
+
+		r = list ? strv_extendf(&p->actions, "wait until %s %s on an interface",
+					list, p->addresses[1] ? "are" : "is") : -ENOMEM;
+	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
 				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
-	if (r >= 0)
-		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING%s",
-				 c->tls_enabled ? " through TLS" : "");
+	for (size_t i = 0; r >= 0 && i < p->n_endpoints; i++) {
+		const struct plan_endpoint *e = &p->endpoints[i];
+
+		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING at %s%s%s:%u%s",
+				 strchr(e->host, ':') ? "[" : "", e->host, strchr(e->host, ':') ? "]" : "",
+				 e->port, e->tls ? " through TLS" : "");
+	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
 	return r;
@@ -491,6 +547,10 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_file(&b, &spec_motd);
 	if (r >= 0)
 		r = add_rule_lines(&b);
+	if (r >= 0 && c->tls_enabled)
+		r = add_endpoints(&b, c->redis_bind, c->tls_port, true);
+	if (r >= 0)
+		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false);
 	if (r >= 0)
 		r = add_actions(&b);
 	b.plan->ssh4 = TAKE_PTR(b.ssh_allow.v4);
@@ -600,6 +660,26 @@ json_object *plan_to_json(const struct plan *p)
 	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
 	json_object_object_add(o, "steps", strv_to_json(p->actions));
 	json_object_object_add(o, "maxmemory", json_object_new_uint64(p->maxmemory));
+	json_object_object_add(o, "addresses", strv_to_json(p->addresses));
+	{
+		json_object *eps = json_object_new_array();
+
+		for (i = 0; eps && i < p->n_endpoints; i++) {
+			json_object *e = json_object_new_object();
+
+			if (!e || json_object_array_add(eps, e) < 0) {
+				json_object_put(e);
+				json_object_put(eps);
+				return NULL;
+			}
+			json_object_object_add(e, "host", json_object_new_string(p->endpoints[i].host));
+			json_object_object_add(e, "port", json_object_new_int((int)p->endpoints[i].port));
+			json_object_object_add(e, "tls", json_object_new_boolean(p->endpoints[i].tls));
+		}
+		if (!eps)
+			return NULL;
+		json_object_object_add(o, "endpoints", eps);
+	}
 	return TAKE_PTR(o);
 }
 
@@ -668,5 +748,9 @@ void plan_free(struct plan *p)
 	strv_free(p->ssh6);
 	strv_free(p->allow4);
 	strv_free(p->allow6);
+	for (i = 0; i < p->n_endpoints; i++)
+		free(p->endpoints[i].host);
+	free(p->endpoints);
+	strv_free(p->addresses);
 	free(p);
 }

@@ -23,6 +23,14 @@ struct plan_file {
 	bool sensitive;		/* holds a secret: never printed as is */
 };
 
+/* Where the readiness check connects: each address a listener binds, loopback included,
+ * on the port it serves there. */
+struct plan_endpoint {
+	char *host;
+	unsigned port;
+	bool tls;
+};
+
 struct plan {
 	char *droplet_id;
 	struct plan_file *files;
@@ -39,6 +47,10 @@ struct plan {
 	unsigned ssh_port;
 	unsigned open_ports[2];		/* Redis and/or TLS ports open to allow; 0 = none */
 	bool metadata_root_only;
+	struct plan_endpoint *endpoints;	/* every one must answer AUTH + PING */
+	size_t n_endpoints;
+	char **addresses;	/* the metadata's addresses that listeners bind (not loopback):
+				 * on an interface before the services start; NULL-terminated or NULL */
 };
 
 struct plan_input {

@@ -69,6 +69,22 @@ bool strv_contains(char *const *l, const char *s)
 	return false;
 }
 
+char *strv_join(char *const *l, const char *sep)
+{
+	size_t len = 1, seplen = strlen(sep), n = 0;
+	char *s, *p;
+
+	for (char *const *i = l; i && *i; i++, n++)
+		len += strlen(*i) + (n ? seplen : 0);
+	s = p = malloc(len);
+	if (!s)
+		return NULL;
+	*p = '\0';
+	for (n = 0; l && l[n]; n++)
+		p = stpcpy(n ? stpcpy(p, sep) : p, l[n]);
+	return s;
+}
+
 void strv_free(char **l)
 {
 	char **p;

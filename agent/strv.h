@@ -13,6 +13,9 @@ size_t strv_length(char *const *l);
 int strv_extend(char ***l, const char *s);
 int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
 bool strv_contains(char *const *l, const char *s);
+/* The items joined with sep between them: a malloc'd string ("" for an empty or NULL
+ * list), or NULL on ENOMEM. */
+char *strv_join(char *const *l, const char *sep);
 /* Accepts NULL. */
 void strv_free(char **l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free)

@@ -86,7 +86,9 @@ source "digitalocean" "redis" {
   snapshot_name    = local.snapshot
   snapshot_regions = var.snapshot_regions
   tags             = ["doagent-build"]
-  # The Marketplace image check fails an image with DigitalOcean's monitoring agent.
+  # No do-agent (Monitoring) on the build droplet. The droplet agent comes with
+  # the droplet all the same (DigitalOcean installs it by default); 90-cleanup.sh
+  # purges both, as the Marketplace image check fails an image with /opt/digitalocean.
   monitoring = false
   ipv6       = false
 }

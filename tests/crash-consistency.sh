@@ -33,7 +33,7 @@ printf '#doagent\n[redis]\nport = 7391\nmaxmemory-policy = allkeys-lfu\n[tls]\ne
 python3 "$top_srcdir/tests/fake-metadata.py" --bind 127.0.0.1 --port 0 --quiet \
 	--document "$FIXTURES/metadata/full.json" --user-data "$TMP/ud.ini" --droplet-id "$droplet" >"$TMP/fake.out" &
 fake_pid=$!
-at_exit "kill $fake_pid 2>/dev/null"
+at_exit "stop_pid $fake_pid"
 i=0
 until grep -q '^PORT ' "$TMP/fake.out" 2>/dev/null; do
 	i=$((i + 1))
@@ -153,7 +153,7 @@ json.dump({"seen": {p: sorted(h) for p, h in seen.items()}, "bad": bad}, open(ou
 PY
 python3 "$TMP/reader.py" "$RUNS" "$TMP/reader.json" &
 reader_pid=$!
-at_exit "kill $reader_pid 2>/dev/null"
+at_exit "stop_pid $reader_pid"
 
 # --- A: the uninterrupted run -----------------------------------------------------
 A="$RUNS/A"

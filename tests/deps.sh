@@ -8,7 +8,7 @@ libjson-c-dev libsystemd-dev libcmocka-dev libssl-dev libnftables-dev"
 test="$build redis-server redis-tools stunnel4 nftables iproute2 python3 strace
 valgrind groff-base man-db xz-utils debootstrap systemd-container util-linux
 iputils-ping openssl clang libclang-rt-14-dev
-packer shellcheck"
+packer shellcheck gpg dpkg-dev"
 
 case "${1:-}" in
 build) want=$build ;;

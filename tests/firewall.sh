@@ -13,7 +13,7 @@ FW="$top_builddir/tests/fw-apply"
 [ -x "$FW" ] || { fail "tests/fw-apply is not built"; finish; }
 
 n=$(($$ % 200 + 20))
-S=doagent-fw-s-$$ A=doagent-fw-a-$$ D=doagent-fw-d-$$
+S=${NETNS_PREFIX}fw-s-$$ A=${NETNS_PREFIX}fw-a-$$ D=${NETNS_PREFIX}fw-d-$$
 for ns in "$S" "$A" "$D"; do ip netns add "$ns" || skip "cannot create network namespaces"; done
 at_exit "ip netns del $S 2>/dev/null; ip netns del $A 2>/dev/null; ip netns del $D 2>/dev/null"
 link() { # NS-SERVER ADDR4 ADDR6 NS-CLIENT ADDR4 ADDR6 IFNAME
@@ -51,10 +51,10 @@ ip netns exec "$S" redis-server --port "$port" --bind '* -::*' --requirepass "$p
 	--daemonize yes --pidfile "$TMP/r1.pid" --logfile "$TMP/r1.log" --dir "$TMP"
 ip netns exec "$S" redis-server --port "$ssh" --bind '* -::*' --protected-mode no --save '' --appendonly no \
 	--daemonize yes --pidfile "$TMP/r2.pid" --logfile "$TMP/r2.log" --dir "$TMP"
-at_exit 'kill $(cat "$TMP/r1.pid" "$TMP/r2.pid" 2>/dev/null) 2>/dev/null'
+at_exit 'stop_pidfile "$TMP/r1.pid" "$TMP/r2.pid"'
 ip netns exec "$S" python3 -m http.server --bind 169.254.169.254 80 >/dev/null 2>&1 &
 http_pid=$!
-at_exit "kill $http_pid 2>/dev/null"
+at_exit "stop_pid $http_pid"
 sleep 0.5
 
 # The admin's own table and rule, before doagent.

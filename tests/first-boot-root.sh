@@ -32,7 +32,7 @@ start_fake() { # ARGS: user-data file, droplet id
 	done
 	url="http://127.0.0.1:$(sed -n 's/^PORT //p' "$TMP/fake.out")"
 }
-at_exit '[ -n "${fake_pid:-}" ] && kill "$fake_pid" 2>/dev/null'
+at_exit 'stop_pid "${fake_pid:-}"'
 
 # shellcheck disable=SC2120 # boot takes extra flags, though none pass any yet
 boot() { run_agent --root "$root" --metadata "$url" --templates "$TEMPLATES" --deadline 10 "$@"; cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"; }
@@ -54,7 +54,7 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["result"] == "success" and s["droplet_id"] == "1001" and s["configured"] == "1001", s
 names = [st["name"] for st in s["steps"]]
-assert names == ["metadata", "state", "userdata", "secrets", "tls", "files", "firewall", "units", "ready"], names
+assert names == ["metadata", "state", "userdata", "secrets", "tls", "files", "firewall", "network", "units", "ready"], names
 assert [st["result"] for st in s["steps"]][-3:] == ["skipped", "skipped", "skipped"]
 assert "connection" in s    # root sees the connection details
 PY

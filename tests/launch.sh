@@ -38,12 +38,12 @@ prism_port=$(free_port)
 python3 "$FAKE" --bind 127.0.0.1 --port 0 --token "$TOKEN" --active-after 1 --quiet \
 	--public-url "http://127.0.0.1:$prism_port" >"$TMP/fake.port" 2>"$TMP/fake.log" &
 fake_pid=$!
-at_exit "kill $fake_pid 2>/dev/null"
+at_exit "stop_pid $fake_pid"
 wait_for "$TMP/fake.port" '^PORT ' "$fake_pid" "the fake API"
 fake="http://127.0.0.1:$(sed -n 's/^PORT //p' "$TMP/fake.port")"
 prism proxy --errors -h 127.0.0.1 -p "$prism_port" "$SPEC" "$fake" >"$TMP/prism.log" 2>&1 &
 prism_pid=$!
-at_exit "kill $prism_pid 2>/dev/null"
+at_exit "stop_pid $prism_pid"
 wait_for "$TMP/prism.log" 'Prism is listening' "$prism_pid" "Prism"
 url="http://127.0.0.1:$prism_port"
 

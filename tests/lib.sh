@@ -14,7 +14,10 @@ EXAMPLES="$top_srcdir/userdata-examples"
 tests_run=0
 tests_failed=0
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.XXXXXX")
+# DOAGENT_RUN_TAG (tests/run-all sets it) marks this run's directories and network
+# namespaces, so that tests/leftovers.sh can tell what the run left from what others made.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/doagent-test.${DOAGENT_RUN_TAG:+$DOAGENT_RUN_TAG.}XXXXXX")
+NETNS_PREFIX="doagent-${DOAGENT_RUN_TAG:+$DOAGENT_RUN_TAG-}"
 cleanup_hooks=""
 at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
 _cleanup() {
@@ -69,6 +72,60 @@ need() {
 	for prog in "$@"; do
 		command -v "$prog" >/dev/null 2>&1 || skip "$prog is not installed"
 	done
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# stop_pid PID...: SIGTERM each, wait up to 5 s, then SIGKILL what is still alive and
+# wait for it to go. A Redis whose last save fails refuses SIGTERM: start test Redis
+# with --save '' and this still ends it. Empty or non-numeric arguments are ignored.
+stop_pid() {
+	local pid n=50 left
+	for pid in "$@"; do
+		case $pid in '' | *[!0-9]*) continue ;; esac
+		kill -TERM "$pid" 2>/dev/null || :
+	done
+	while [ $n -gt 0 ]; do
+		left=""
+		for pid in "$@"; do
+			case $pid in '' | *[!0-9]*) continue ;; esac
+			! alive "$pid" || left="$left $pid"
+		done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	for pid in $left; do
+		echo "stop_pid: $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) ignored SIGTERM: killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || :
+	done
+	n=50
+	while [ $n -gt 0 ]; do
+		left=""
+		for pid in "$@"; do
+			case $pid in '' | *[!0-9]*) continue ;; esac
+			! alive "$pid" || left=1
+		done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+}
+
+# stop_pidfile FILE...: stop_pid on the PIDs the files hold (missing files are fine).
+stop_pidfile() {
+	local f pids=""
+	for f in "$@"; do
+		[ ! -s "$f" ] || pids="$pids $(cat "$f" 2>/dev/null)"
+	done
+	# shellcheck disable=SC2086 # one PID a word
+	stop_pid $pids
 }
 
 # A free TCP port on loopback (best effort: bind-and-release through python3).

@@ -22,7 +22,7 @@ start_fake() {
 	python3 "$FAKE" --document "$DOC" --bind 127.0.0.1 --port 0 "$@" \
 		>"$TMP/$name.port" 2>"$TMP/$name.log" &
 	fake_pid=$!
-	at_exit "kill $fake_pid 2>/dev/null"
+	at_exit "stop_pid $fake_pid"
 	tries=0
 	until grep -q '^PORT ' "$TMP/$name.port"; do
 		tries=$((tries + 1))

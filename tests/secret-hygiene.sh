@@ -75,7 +75,7 @@ start_server() { # OUTFILE COMMAND...: sets $server_pid and $server_url
 	shift
 	"$@" >"$out" 2>"$out.err" &
 	server_pid=$!
-	at_exit "kill $server_pid 2>/dev/null"
+	at_exit "stop_pid $server_pid"
 	i=0
 	until grep -q '^PORT ' "$out" 2>/dev/null; do
 		i=$((i + 1))
@@ -146,7 +146,7 @@ with open(out, "wb") as f:
 PY
 python3 "$TMP/sampler.py" "$TMP/cmdlines" "$$" "$md_pid" "$gen_pid" "$bad_pid" "$api_pid" &
 sampler_pid=$!
-at_exit "kill $sampler_pid 2>/dev/null"
+at_exit "stop_pid $sampler_pid"
 sleep 0.2
 
 # run NAME STDOUT-MAY-HOLD COMMAND...: run COMMAND under strace -f (every execve, and

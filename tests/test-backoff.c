@@ -81,6 +81,38 @@ static void wait_to_deadline(struct backoff *b, uint64_t hint)
 	assert_true(backoff_now_ms() <= b->deadline + SLACK_MS);
 }
 
+/* The metadata service's schedule: the delay stays at 0.25 s while steady, then doubles.
+ * 1 ms hints keep the waits short while the schedule moves on as it would. */
+static void test_steady_then_doubling(void **state)
+{
+	struct backoff b;
+	int i;
+
+	backoff_init(&b, 250, 5000, 60000);
+	backoff_steady(&b, 10000);
+	assert_true(b.steady_until >= backoff_now_ms() + 9000);
+	for (i = 0; i < 5; i++) {
+		wait_and_check(&b, 1, true, 1);
+		assert_int_equal(b.next_ms, 250);
+	}
+	/* Past the steady time: doubling as before. */
+	b.steady_until = backoff_now_ms();
+	wait_and_check(&b, 1, true, 1);
+	assert_int_equal(b.next_ms, 500);
+	wait_and_check(&b, 1, true, 1);
+	assert_int_equal(b.next_ms, 1000);
+	assert_int_equal(b.attempts, 7);
+}
+
+static void test_steady_without_call_is_plain(void **state)
+{
+	struct backoff b;
+
+	backoff_init(&b, 10, 100, 10000);
+	wait_and_check(&b, 0, true, 10);
+	assert_int_equal(b.next_ms, 20);
+}
+
 static void test_max_below_initial(void **state)
 {
 	struct backoff b;
@@ -192,6 +224,8 @@ int main(void)
 		cmocka_unit_test(test_now_is_monotonic),
 		cmocka_unit_test(test_delays_double_and_cap),
 		cmocka_unit_test(test_the_real_schedule),
+		cmocka_unit_test(test_steady_then_doubling),
+		cmocka_unit_test(test_steady_without_call_is_plain),
 		cmocka_unit_test(test_max_below_initial),
 		cmocka_unit_test(test_hint_replaces_the_delay),
 		cmocka_unit_test(test_hint_capped_by_deadline),

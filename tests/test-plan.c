@@ -191,6 +191,63 @@ static void test_scopes(void **state)
 	ctx_done(&x);
 }
 
+static void expect_endpoint(const struct plan *p, size_t i, const char *host, unsigned port, bool tls)
+{
+	assert_true(i < p->n_endpoints);
+	assert_string_equal(p->endpoints[i].host, host);
+	assert_int_equal(p->endpoints[i].port, port);
+	assert_int_equal(p->endpoints[i].tls, tls);
+}
+
+/* The readiness check's endpoints: every address the connection details or a listener
+ * give, and the addresses the first boot waits for. */
+static void test_endpoints(void **state)
+{
+	struct ctx x;
+
+	ctx_init(&x, "full.json");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_int_equal(x.plan->n_endpoints, 3);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6380, true);
+	expect_endpoint(x.plan, 1, "10.132.255.113", 6380, true);
+	expect_endpoint(x.plan, 2, "127.0.0.1", 6379, false);
+	assert_int_equal(strv_length(x.plan->addresses), 1);
+	assert_string_equal(x.plan->addresses[0], "10.132.255.113");
+	assert_true(any_contains(x.plan->actions, "wait until 10.132.255.113 is on an interface"));
+	assert_true(any_contains(x.plan->actions, "PING at 10.132.255.113:6380 through TLS"));
+
+	x.c.tls_enabled = false;
+	x.c.redis_bind = CONFIG_SCOPE_PUBLIC;
+	assert_int_equal(ctx_build(&x), 0);
+	assert_int_equal(x.plan->n_endpoints, 5);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6379, false);
+	expect_endpoint(x.plan, 4, "2001:db8:0:10::17d:2001", 6379, false);
+	assert_int_equal(strv_length(x.plan->addresses), 4);
+	assert_true(any_contains(x.plan->actions, "PING at [2001:db8:0:10::17d:2001]:6379"));
+
+	/* bind = all listens on the wildcard, and is checked at each of this droplet's
+	 * addresses; plaintext on the private address only. */
+	x.c.tls_enabled = true;
+	x.c.redis_bind = CONFIG_SCOPE_ALL;
+	x.c.tls_plaintext = CONFIG_SCOPE_PRIVATE;
+	assert_int_equal(ctx_build(&x), 0);
+	assert_int_equal(x.plan->n_endpoints, 7);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6380, true);
+	expect_endpoint(x.plan, 2, "203.0.113.10", 6380, true);
+	expect_endpoint(x.plan, 5, "127.0.0.1", 6379, false);
+	expect_endpoint(x.plan, 6, "10.132.255.113", 6379, false);
+	assert_int_equal(strv_length(x.plan->addresses), 4);
+	ctx_done(&x);
+
+	/* No private interface: loopback only, nothing to wait for. */
+	ctx_init(&x, "no-private.json");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_int_equal(x.plan->n_endpoints, 2);
+	assert_null(x.plan->addresses);
+	assert_false(any_contains(x.plan->actions, "wait until"));
+	ctx_done(&x);
+}
+
 static void test_no_private_interface(void **state)
 {
 	struct ctx x;
@@ -351,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_full),
 		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_no_private_interface),
 		cmocka_unit_test(test_maxmemory),
 		cmocka_unit_test(test_firewall),

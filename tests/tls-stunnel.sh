@@ -13,8 +13,8 @@ need redis-server redis-cli stunnel4 openssl python3 ip
 n=$(($$ % 200 + 20))
 srv_ip=10.77.$n.1
 cli_ip=10.77.$n.2
-srv=doagent-tls-srv-$$
-cli=doagent-tls-cli-$$
+srv=${NETNS_PREFIX}tls-srv-$$
+cli=${NETNS_PREFIX}tls-cli-$$
 ip netns add "$srv" && ip netns add "$cli" || skip "cannot create network namespaces"
 at_exit "ip netns del $srv 2>/dev/null; ip netns del $cli 2>/dev/null"
 ip -n "$srv" link set lo up
@@ -72,11 +72,11 @@ sed -e "s|/etc/doagent/tls/|$root/etc/doagent/tls/|" -e "s|/var/lib/doagent/|$ro
 	"$root/etc/stunnel/doagent-redis.conf" >"$TMP/stunnel.conf"
 mkdir -p "$TMP/data"
 ip netns exec "$srv" redis-server "$root/etc/redis/redis.conf" --dir "$TMP/data" --logfile "$TMP/redis.log" \
-	--pidfile "$TMP/redis.pid" --daemonize yes >/dev/null
-at_exit 'kill "$(cat "$TMP/redis.pid" 2>/dev/null)" 2>/dev/null'
+	--pidfile "$TMP/redis.pid" --daemonize yes --save '' --appendonly no >/dev/null
+at_exit 'stop_pidfile "$TMP/redis.pid"'
 ip netns exec "$srv" stunnel4 "$TMP/stunnel.conf" >"$TMP/stunnel.log" 2>&1 &
 stunnel_pid=$!
-at_exit "kill $stunnel_pid 2>/dev/null"
+at_exit "stop_pid $stunnel_pid"
 
 tls_cli() { # PASSWORD ARGS
 	local p="$1"

@@ -34,6 +34,18 @@ say "apt-get update"
 apt update
 say "upgrading every package"
 apt dist-upgrade
+# No host firewall is switched on in the image, and the Marketplace check's warning
+# "No firewall is configured" is the intended result. The check looks for ufw,
+# firewalld or (on Debian) iptables, not nftables; on Ubuntu, the default base
+# image, it passes only when "ufw status" says active. Each droplet's firewall is
+# made at its first boot by doagent from that droplet's user data and metadata
+# (its VPC range, allow and ssh-allow: table inet doagent, which
+# doagent-firewall.service loads again at every later boot, before the network).
+# A firewall switched on here could know none of that: it would come up on every
+# new droplet before doagent with rules made for the build droplet, and
+# firewall.backend = auto would then drive ufw instead of nftables. Installing ufw
+# and leaving it inactive, as Ubuntu's image has it, draws the same warning. A
+# warning does not fail the check: it still exits with 0.
 say "installing redis-server, stunnel4 and nftables"
 apt install --no-install-recommends redis-server redis-tools stunnel4 nftables ca-certificates
 

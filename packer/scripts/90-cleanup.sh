@@ -1,9 +1,11 @@
 #!/bin/sh
 # Packer, last step: leave nothing of the build droplet in the snapshot, and meet
 # DigitalOcean's Marketplace image checks (marketplace-partners' img_check):
-# no password on root or any user, no authorized_keys, no SSH host keys, no
-# shell history, empty logs and no rotated ones, no cloud-init or doagent
-# instance state, an empty machine-id, clean apt caches and an empty /tmp.
+# none of DigitalOcean's agents and no /opt/digitalocean, no password on root or
+# any user, no authorized_keys, no SSH host keys, no shell history, empty logs
+# and no rotated ones, no cloud-init or doagent instance state, an empty
+# machine-id, clean apt caches and an empty /tmp. The check's one warning, "No
+# firewall is configured", is intended: see 10-packages.sh.
 # Every new droplet gets its own keys, machine-id and secrets at its first boot.
 set -eu
 : "${DEBIAN_FRONTEND:=noninteractive}"
@@ -11,6 +13,83 @@ export DEBIAN_FRONTEND
 
 say() { echo "doagent-build: cleanup: $*"; }
 booted() { [ -d /run/systemd/system ]; }
+
+# DigitalOcean's agents. Every droplet, the build droplet included, gets the
+# droplet agent (the Droplet Console's) in /opt/digitalocean, and do-agent
+# (Monitoring) where monitoring is on. img_check fails an image that has
+# /opt/digitalocean ("DigitalOcean directory detected") and hints at purging
+# droplet-agent; DigitalOcean's own instructions for do-agent are a purge and
+# removing its apt source. Purging leaves what the agents' installers and
+# maintainer scripts wrote outside the packages: their apt sources and keyrings,
+# units, cron jobs and the do-agent user. They go here, in the last step, so the
+# build droplet keeps its agent while it is being provisioned. New droplets get
+# the droplet agent again from DigitalOcean where it is enabled (README).
+do_agents="droplet-agent do-agent"
+do_repos="repos-droplet.digitalocean.com repos.insights.digitalocean.com repos.sonar.digitalocean.com"
+# known PKG: dpkg knows PKG in some state other than not-installed (e.g. rc).
+known() {
+	case $(dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null || true) in
+	"" | un*) return 1 ;;
+	esac
+}
+# do_source FILE: an apt source of DigitalOcean's agent repositories.
+do_source() {
+	case ${1##*/} in
+	droplet-agent.list | droplet-agent.sources | digitalocean-agent.list | digitalocean-agent.sources) return 0 ;;
+	esac
+	for _host in $do_repos; do
+		grep -v '^[[:space:]]*#' "$1" | grep -qF "$_host" && return 0
+	done
+	return 1
+}
+
+say "DigitalOcean's agents ($do_agents), /opt/digitalocean and their apt sources"
+for unit in droplet-agent.service droplet-agent-update.timer droplet-agent-install-retry.timer do-agent.service; do
+	systemctl is-enabled --quiet "$unit" 2>/dev/null || continue
+	if booted; then
+		systemctl disable --quiet --now "$unit"
+	else
+		systemctl disable --quiet "$unit"
+	fi
+done
+for pkg in $do_agents; do
+	known "$pkg" || continue
+	say "purging $pkg"
+	apt-get -q -y -o DPkg::Lock::Timeout=600 purge "$pkg"
+done
+keyrings=""
+for src in /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+	[ -f "$src" ] && do_source "$src" || continue
+	# The keyring it names (one-line "[signed-by=...]" or deb822 "Signed-By:").
+	keyrings="$keyrings $(sed -n -e 's/.*signed-by=\([^] ]*\).*/\1/p' -e 's/^Signed-By:[[:space:]]*\(\/[^[:space:]]*\).*/\1/p' "$src")"
+	say "removing the apt source $src"
+	rm -f "$src"
+done
+for key in $keyrings /usr/share/keyrings/droplet-agent-keyring.gpg /usr/share/keyrings/digitalocean-agent-keyring.gpg; do
+	[ -f "$key" ] || continue
+	# Only a keyring no remaining source uses.
+	if grep -rqsF "$key" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		say "keeping $key: another apt source uses it"
+		continue
+	fi
+	rm -f "$key"
+done
+# Units and their .wants/ links (systemd), jobs (upstart) that the packages' scripts wrote.
+for dir in /etc/systemd/system /etc/init; do
+	[ -d "$dir" ] || continue
+	find "$dir" \( -name 'droplet-agent*' -o -name 'do-agent*' \) \( -type f -o -type l \) -exec rm -f {} +
+done
+! booted || systemctl daemon-reload
+rm -f /etc/cron.hourly/droplet-agent /etc/cron.hourly/droplet-agent-install /etc/cron.daily/do-agent
+rm -rf /opt/digitalocean /var/opt/digitalocean /var/lib/digitalocean/droplet-agent-install
+rmdir /var/lib/digitalocean 2>/dev/null || true
+! getent passwd do-agent >/dev/null || userdel do-agent
+for pkg in $do_agents; do
+	if known "$pkg"; then
+		say "$pkg is still known to dpkg" >&2
+		exit 1
+	fi
+done
 
 say "packages no longer needed, apt's caches and lists"
 apt-get -q -y -o DPkg::Lock::Timeout=600 autoremove --purge

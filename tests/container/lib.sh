@@ -18,9 +18,9 @@
 #   container_ip NAME, container_root NAME
 #
 # The network: every container gets its own pair of network namespaces. The
-# container's ("doagent-TAG-ct", given to systemd-nspawn) holds host0, which
+# container's ("doagent-TAG-ct", given to systemd-nspawn; container_netns_ct) holds host0, which
 # systemd-networkd in the container configures as $CONTAINER_IP/16 from a .network
-# file; the host side ("doagent-TAG") holds ve-TAG with 169.254.169.254/16. Test
+# file; the host side ("doagent-TAG", container_netns) holds ve-TAG with 169.254.169.254/16. Test
 # traffic therefore never touches the host's own interfaces or routes, and tests
 # can run in parallel, each with its own fake metadata service on port 80.
 #
@@ -210,6 +210,14 @@ container_root_base() {
 	CONTAINER_BASE=$base
 }
 
+# Network namespaces: doagent-[RUNTAG-]TAG (the host side) and ...-ct (the container's);
+# tests/run-all's DOAGENT_RUN_TAG lets tests/leftovers.sh tell its own from others'.
+CONTAINER_NETNS_PREFIX="doagent-${DOAGENT_RUN_TAG:+$DOAGENT_RUN_TAG-}"
+_ct_netns() { echo "$CONTAINER_NETNS_PREFIX$1"; }
+# container_netns NAME, container_netns_ct NAME: the host side's and the container's.
+container_netns() { _ct_netns "$(_ct_get "$1" tag)"; }
+container_netns_ct() { echo "$(container_netns "$1")-ct"; }
+
 _ct_dir() { echo "$TMP/ct-$1"; }
 _ct_get() { cat "$(_ct_dir "$1")/$2" 2>/dev/null; }
 container_root() { _ct_get "$1" rootdir; }
@@ -281,7 +289,7 @@ container_host() {
 	local name="$1" tag
 	shift
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
-	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "doagent-$tag" "$@" 7>&-
+	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "$(_ct_netns "$tag")" "$@" 7>&-
 }
 
 # Remove what killed runs of this harness left behind: containers, overlay
@@ -307,9 +315,9 @@ _ct_reap_stale() {
 		umount -l "$ct/root" 2>/dev/null || true
 		rm -rf "$d"
 	done
-	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^doagent-dg[0-9a-f]+n[0-9]+(-ct)?$/ {print $1}'); do
-		pid=${ns#doagent-dg}
-		pid=$((0x${pid%%n*}))
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^doagent-([a-z0-9]+-)?dg[0-9a-f]+(n[0-9]+(-ct)?|vpc)$/ {print $1}'); do
+		pid=${ns##*-dg}
+		pid=$((0x${pid%%[!0-9a-f]*}))
 		[ -d "/proc/$pid" ] || ip netns del "$ns" 2>/dev/null || true
 	done
 }
@@ -397,18 +405,83 @@ EOF
 	chroot "$root" systemctl enable --quiet systemd-networkd.service ||
 		_ct_die "cannot enable systemd-networkd in $root"
 
-	ip netns add "doagent-$tag" && ip netns add "doagent-$tag-ct" ||
+	ip netns add "$(_ct_netns "$tag")" && ip netns add "$(_ct_netns "$tag")-ct" ||
 		_ct_die "cannot create network namespaces for $name"
 	at_exit "_ct_netns_del $name"
-	ip -n "doagent-$tag" link set lo up &&
-		ip -n "doagent-$tag" link add "ve-$tag" type veth peer name host0 netns "doagent-$tag-ct" &&
-		ip -n "doagent-$tag" addr add "$CONTAINER_METADATA_ADDR/16" dev "ve-$tag" &&
-		ip -n "doagent-$tag" link set "ve-$tag" up ||
+	ip -n "$(_ct_netns "$tag")" link set lo up &&
+		ip -n "$(_ct_netns "$tag")" link add "ve-$tag" type veth peer name host0 netns "$(_ct_netns "$tag")-ct" &&
+		ip -n "$(_ct_netns "$tag")" addr add "$CONTAINER_METADATA_ADDR/16" dev "ve-$tag" &&
+		ip -n "$(_ct_netns "$tag")" link set "ve-$tag" up ||
 		_ct_die "cannot set up the link for $name"
 
 	CONTAINER_ROOT=$root
 	CONTAINER_IP=$ip
 	_ct_say "$name prepared in $root, address $ip"
+}
+
+# The VPC: several containers on one private network, as droplets in one VPC are. A
+# network namespace of its own holds a bridge; container_vpc_attach gives a prepared
+# container a second link (eth1 inside) into it, with its private address set on it.
+# The namespace itself stands for another droplet in the VPC (container_vpc_exec): it
+# has CONTAINER_VPC_CLIENT on the bridge.
+#
+#   container_vpc_create [PREFIX]        the VPC, PREFIX.0.0/16 (default 10.134)
+#   container_vpc_attach NAME ADDR       NAME's eth1 on the bridge with ADDR/16
+#   container_vpc_exec CMD...            CMD in the VPC's namespace (a VPC neighbour)
+#   container_vpc_cut NAME, container_vpc_heal NAME
+#                                        take NAME's link to the VPC down, and up again
+CONTAINER_VPC_NS=""
+CONTAINER_VPC_CLIENT=""
+container_vpc_create() {
+	local prefix="${1:-10.134}"
+	[ -z "$CONTAINER_VPC_NS" ] || _ct_die "the VPC exists already"
+	CONTAINER_VPC_NS=$(_ct_netns "$(printf 'dg%xvpc' $$)")
+	CONTAINER_VPC_CLIENT="$prefix.0.1"
+	ip netns add "$CONTAINER_VPC_NS" || _ct_die "cannot create the VPC's namespace"
+	at_exit "ip netns del $CONTAINER_VPC_NS 2>/dev/null || true"
+	ip -n "$CONTAINER_VPC_NS" link set lo up &&
+		ip -n "$CONTAINER_VPC_NS" link add br0 type bridge &&
+		ip -n "$CONTAINER_VPC_NS" addr add "$CONTAINER_VPC_CLIENT/16" dev br0 &&
+		ip -n "$CONTAINER_VPC_NS" link set br0 up || _ct_die "cannot set up the VPC's bridge"
+	_ct_say "VPC $prefix.0.0/16 in $CONTAINER_VPC_NS (neighbour $CONTAINER_VPC_CLIENT)"
+}
+
+container_vpc_attach() {
+	local name="$1" addr="$2" tag ct
+	[ -n "$CONTAINER_VPC_NS" ] || _ct_die "container_vpc_create first"
+	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
+	ct="$(_ct_netns "$tag")-ct"
+	ip -n "$CONTAINER_VPC_NS" link add "vp-$tag" type veth peer name eth1 netns "$ct" &&
+		ip -n "$CONTAINER_VPC_NS" link set "vp-$tag" master br0 &&
+		ip -n "$CONTAINER_VPC_NS" link set "vp-$tag" up &&
+		ip -n "$ct" addr add "$addr/16" dev eth1 &&
+		ip -n "$ct" link set eth1 up || _ct_die "cannot attach $name to the VPC"
+	echo "$addr" >"$(_ct_dir "$name")/vpc-ip"
+	_ct_say "$name is on the VPC at $addr"
+}
+
+container_vpc_ip() { _ct_get "$1" vpc-ip; }
+
+container_vpc_exec() {
+	[ -n "$CONTAINER_VPC_NS" ] || _ct_die "container_vpc_create first"
+	timeout -k 5 "$CONTAINER_EXEC_TIMEOUT" ip netns exec "$CONTAINER_VPC_NS" "$@" 7>&-
+}
+
+container_vpc_cut() { ip -n "$CONTAINER_VPC_NS" link set "vp-$(_ct_get "$1" tag)" down; }
+container_vpc_heal() { ip -n "$CONTAINER_VPC_NS" link set "vp-$(_ct_get "$1" tag)" up; }
+
+# container_kill NAME: the droplet dies: SIGKILL to systemd-nspawn and the container's
+# PID 1, no shutdown. container_boot NAME starts it again, as a power-on would.
+container_kill() {
+	local name="$1" pid leader
+	pid=$(_ct_get "$name" nspawn.pid) || return 0
+	leader=$(_ct_leader "$name") || leader=""
+	[ -z "$leader" ] || kill -KILL "$leader" 2>/dev/null || true
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	while _ct_alive "$pid"; do sleep 0.05; done
+	rm -f "$(_ct_dir "$name")/nspawn.pid"
+	_ct_say "$name killed"
 }
 
 # container_enable NAME UNIT...: enable units in NAME's root before it boots.
@@ -428,8 +501,8 @@ _ct_unmount() {
 _ct_netns_del() {
 	local tag
 	tag=$(_ct_get "$1" tag) || return 0
-	ip netns del "doagent-$tag" 2>/dev/null || true
-	ip netns del "doagent-$tag-ct" 2>/dev/null || true
+	ip netns del "$(_ct_netns "$tag")" 2>/dev/null || true
+	ip netns del "$(_ct_netns "$tag")-ct" 2>/dev/null || true
 }
 
 # _ct_kill PID [SECONDS]: TERM, then KILL after SECONDS (default 5).
@@ -456,14 +529,14 @@ container_start_fake_metadata() {
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared"
 	d=$(_ct_dir "$name")
 	lines=$(cat "$d/metadata.log" 2>/dev/null | wc -l)
-	ip netns exec "doagent-$tag" "$@" </dev/null >>"$d/metadata.log" 2>&1 7>&- &
+	ip netns exec "$(_ct_netns "$tag")" "$@" </dev/null >>"$d/metadata.log" 2>&1 7>&- &
 	pid=$!
 	echo "$pid" >>"$d/metadata.pids"
 	at_exit "_ct_kill $pid 3"
 	while [ "$n" -gt 0 ]; do
 		# Listening, or bound and said so (fake-metadata.py prints "PORT n" then,
 		# also when --refuse-for keeps it from listening yet).
-		[ -z "$(ip netns exec "doagent-$tag" ss -Hltn "sport = :$port" 2>/dev/null)" ] || break
+		[ -z "$(ip netns exec "$(_ct_netns "$tag")" ss -Hltn "sport = :$port" 2>/dev/null)" ] || break
 		! tail -n "+$((lines + 1))" "$d/metadata.log" 2>/dev/null | grep -q "^PORT $port\$" || break
 		_ct_alive "$pid" || {
 			tail -n 20 "$d/metadata.log" >&2
@@ -514,7 +587,7 @@ container_boot() {
 	# /proc/sys/net by itself (networkd would be skipped, nft could not load rules).
 	SYSTEMD_NSPAWN_API_VFS_WRITABLE=network \
 		systemd-nspawn --quiet --register=no --keep-unit -D "$root" -M "$name" \
-		--network-namespace-path="/run/netns/doagent-$tag-ct" --capability=CAP_NET_ADMIN \
+		--network-namespace-path="/run/netns/$(_ct_netns "$tag")-ct" --capability=CAP_NET_ADMIN \
 		--console=read-only --link-journal=no --resolv-conf=off --timezone=off \
 		--boot </dev/null >>"$d/console.log" 2>&1 7>&- &
 	pid=$!
@@ -530,7 +603,7 @@ container_boot() {
 			starting) [ "$CONTAINER_BOOT_WAIT" != started ] || ready=1 ;;
 			maintenance | stopping) break ;;
 			esac
-			if [ -n "$ready" ] && ip -n "doagent-$tag-ct" -4 -o addr show dev host0 2>/dev/null |
+			if [ -n "$ready" ] && ip -n "$(_ct_netns "$tag")-ct" -4 -o addr show dev host0 2>/dev/null |
 				grep -q " $ip/"; then
 				up=1
 				break

@@ -3,7 +3,8 @@
 # order and with the environment packer/doagent-redis.pkr.hcl gives them, in a
 # Debian 12 root that looks like a build droplet Packer has just logged in to
 # (a root password, Packer's key, host keys, history, logs, cloud-init and
-# doagent state; redis-server, stunnel4 and nftables not installed). The
+# doagent state, stand-ins of DigitalOcean's droplet-agent and do-agent installed
+# from their apt repositories; redis-server, stunnel4 and nftables not installed). The
 # scripts reach the Debian mirror through the host's network, as the build
 # droplet reaches its own. Then the cleanup is checked item by item against
 # DigitalOcean's Marketplace image checks, and the root is booted as a new
@@ -88,12 +89,109 @@ echo "droplet_id=90001" >"$root/var/lib/doagent/state"
 echo "leftover" >"$root/root/doagent-connection.txt"
 echo "leftover" >"$root/tmp/leftover"
 
+# --- DigitalOcean's agents, as a droplet has them ------------------------------------
+# Stand-ins for the droplet-agent and do-agent packages (tests/fixtures/do-agents/:
+# what they lay out, not what they do), built with dpkg-deb, in signed apt
+# repositories that are directories of the root named after DigitalOcean's
+# repository hosts, and installed the way DigitalOcean's installers do it: the apt
+# source and keyring first, then the package from that source alone. do-agent's
+# postinst then writes its source and keyring itself, as the real one does.
+need gpg gpgconf dpkg-deb dpkg-scanpackages sha256sum
+agents="droplet-agent:repos-droplet.digitalocean.com:droplet-agent.list:droplet-agent-keyring.gpg
+do-agent:repos.insights.digitalocean.com:digitalocean-agent.list:digitalocean-agent-keyring.gpg"
+gnupg="$TMP/gnupg"
+mkdir -m 0700 "$gnupg"
+at_exit "gpgconf --homedir '$gnupg' --kill all >/dev/null 2>&1"
+gpg_() { gpg --homedir "$gnupg" --batch --quiet --pinentry-mode loopback --passphrase '' "$@"; }
+# in_root CMD...: run CMD in the root as the provisioning does, but with no network.
+in_root() {
+	SYSTEMD_NSPAWN_TMPFS_TMP=0 timeout -k 10 300 systemd-nspawn --quiet --register=no --keep-unit --as-pid2 \
+		--pipe --private-network -D "$root" -M pk-agents --timezone=off \
+		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+		DEBIAN_FRONTEND=noninteractive "$@" </dev/null 7>&-
+}
+# known PKG: dpkg in the root knows PKG in a state other than not-installed.
+known() {
+	case $(chroot "$root" dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null || true) in
+	"" | un*) return 1 ;;
+	esac
+}
+gpg_ --quick-gen-key 'doagent tests: stand-in for a DigitalOcean repository key' ed25519 sign never ||
+	_ct_die "gpg cannot make the stand-in repositories' key"
+arch=$(chroot "$root" dpkg --print-architecture)
+for a in $agents; do
+	IFS=: read -r pkg host list keyring <<AGENT
+$a
+AGENT
+	src="$TMP/deb-$pkg" repo="/srv/$host/apt/$pkg"
+	cp -R "$FIXTURES/do-agents/$pkg" "$src"
+	find "$src" -type d -exec chmod 0755 {} +
+	find "$src" -type f -exec chmod 0644 {} +
+	find "$src" -type f \( -path '*/DEBIAN/post*' -o -path '*/bin/*' -o -name '*.sh' \) -exec chmod 0755 {} +
+	mkdir -p "$root$repo/pool" "$root$repo/dists/main/main/binary-$arch"
+	dpkg-deb --root-owner-group -b "$src" "$root$repo/pool/${pkg}_all.deb" >/dev/null
+	packages="$root$repo/dists/main/main/binary-$arch/Packages"
+	(cd "$root$repo" && dpkg-scanpackages -m pool /dev/null 2>/dev/null) >"$packages"
+	printf 'Origin: doagent tests\nLabel: stand-in for %s\nSuite: main\nCodename: main\nDate: %s\nArchitectures: %s\nComponents: main\nSHA256:\n %s %s main/binary-%s/Packages\n' \
+		"$host" "$(LC_ALL=C date -Ru)" "$arch" "$(sha256sum <"$packages" | cut -d' ' -f1)" "$(wc -c <"$packages")" "$arch" \
+		>"$root$repo/dists/main/Release"
+	gpg_ --clearsign -o "$root$repo/dists/main/InRelease" "$root$repo/dists/main/Release"
+	gpg_ --export >"$root/srv/$host/key.gpg"
+	chmod -R a+rX "$root/srv/$host"
+	cp "$root/srv/$host/key.gpg" "$root/usr/share/keyrings/$keyring"
+	echo "deb [signed-by=/usr/share/keyrings/$keyring] file:$repo main main" >"$root/etc/apt/sources.list.d/$list"
+	{
+		in_root apt-get -q -o Dir::Etc::SourceParts=/dev/null -o "Dir::Etc::SourceList=sources.list.d/$list" \
+			-o APT::Get::List-Cleanup=0 update &&
+			in_root apt-get -q -y install "$pkg"
+	} >>"$TMP/agents.log" 2>&1 || {
+		tail -n 30 "$TMP/agents.log" >&2
+		_ct_die "cannot install the stand-in $pkg from its repository"
+	}
+done
+# Everything of theirs that the cleanup must remove: the packages' files, and what
+# their scripts and installers wrote. Each is there now, so its absence later means
+# something.
+{
+	for pkg in droplet-agent do-agent; do
+		chroot "$root" dpkg -L "$pkg" | while read -r f; do
+			[ -d "$root$f" ] || echo "$f"
+		done
+	done
+	echo /etc/systemd/system/multi-user.target.wants/droplet-agent.service
+	echo /etc/systemd/system/multi-user.target.wants/do-agent.service
+	echo /etc/systemd/system/do-agent.service
+	echo /etc/cron.hourly/droplet-agent
+	echo /etc/cron.daily/do-agent
+	for a in $agents; do
+		IFS=: read -r pkg host list keyring <<AGENT
+$a
+AGENT
+		echo "/etc/apt/sources.list.d/$list"
+		echo "/usr/share/keyrings/$keyring"
+	done
+} >"$TMP/agent-files"
+for pkg in droplet-agent do-agent; do
+	check; chroot "$root" dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+		fail "the stand-in $pkg is not installed"
+	check; [ "$(chroot "$root" systemctl is-enabled "$pkg.service" 2>/dev/null)" = enabled ] ||
+		fail "the stand-in $pkg did not enable $pkg.service"
+done
+while read -r f; do
+	# -L: an enablement link points into the root, not into this machine.
+	check; [ -e "$root$f" ] || [ -L "$root$f" ] || fail "the stand-ins did not make $f"
+done <"$TMP/agent-files"
+check; chroot "$root" getent passwd do-agent >/dev/null || fail "the stand-in do-agent made no do-agent user"
+[ "$tests_failed" -eq 0 ] || finish
+ok "stand-ins of droplet-agent and do-agent installed: $(wc -l <"$TMP/agent-files") files"
+
 # --- provisioning: packer/scripts/ as Packer runs them ------------------------------
 # Packer uploads each script to /tmp and runs "chmod +x; VARS... /tmp/script_N.sh"
 # as root over SSH; here systemd-nspawn runs it in the root on the host's network,
 # with the root's own /tmp (not the tmpfs nspawn would mount there).
 cp "$tarball" "$root$tar_dest"
 n=0
+last=$(echo "$scripts" | tail -n 1)
 for s in $scripts; do
 	n=$((n + 1))
 	check
@@ -117,6 +215,10 @@ for s in $scripts; do
 		tail -n 40 "$TMP/provision.log" >&2
 		fail "$s failed (status $st)"
 		finish
+	fi
+	# The build droplet keeps its agent until the cleanup, the last step.
+	if [ "$s" != "$last" ]; then
+		check; known droplet-agent || fail "$s removed the droplet agent before the cleanup"
 	fi
 done
 [ "$tests_failed" -eq 0 ] || finish
@@ -177,6 +279,45 @@ check; [ -z "$(find "$root/var/lib/apt/lists" -type f)" ] || fail "apt's lists a
 check; [ -z "$(find "$root/var/cache/apt" -name '*.deb' -o -name '*.bin')" ] || fail "apt's caches are left"
 check; [ -z "$(find "$root/tmp" "$root/var/tmp" -mindepth 1)" ] || fail "/tmp is not empty: $(find "$root/tmp" "$root/var/tmp" -mindepth 1)"
 
+# DigitalOcean's agents: the packages, their files, and what their scripts and
+# installers wrote (their units, cron jobs, apt sources and keyrings, the user).
+for pkg in droplet-agent do-agent; do
+	check; ! known "$pkg" ||
+		fail "$pkg is still known to dpkg: $(chroot "$root" dpkg-query -W -f '${db:Status-Abbrev}' "$pkg")"
+done
+left=$(while read -r f; do
+	if [ -e "$root$f" ] || [ -L "$root$f" ]; then echo "$f"; fi
+done <"$TMP/agent-files")
+check; [ -z "$left" ] || fail "left of DigitalOcean's agents:" $left
+check; [ ! -e "$root/opt/digitalocean" ] && [ ! -e "$root/var/opt/digitalocean" ] ||
+	fail "/opt/digitalocean or /var/opt/digitalocean is left"
+units=$(find "$root/etc/systemd" "$root/lib/systemd" "$root/etc/init" \( -name 'droplet-agent*' -o -name 'do-agent*' \) \
+	2>/dev/null || true)
+check; [ -z "$units" ] || fail "units of DigitalOcean's agents are left:" $units
+sources=$(grep -rlE 'repos-droplet\.digitalocean\.com|repos\.insights\.digitalocean\.com' "$root/etc/apt" 2>/dev/null || true)
+check; [ -z "$sources" ] || fail "apt sources of DigitalOcean's agents are left:" $sources
+check; ! chroot "$root" getent passwd do-agent >/dev/null || fail "the do-agent user is left"
+check; grep -q '^doagent-build: cleanup: purging droplet-agent$' "$TMP/provision.log" &&
+	grep -q '^doagent-build: cleanup: purging do-agent$' "$TMP/provision.log" ||
+	fail "90-cleanup.sh did not purge both agents through apt"
+
+# --- what DigitalOcean's Marketplace check looks at, checked here directly ------------
+# (marketplace-partners' scripts/99-img-check.sh is not run here.) Beyond the items
+# above: it fails an image with /opt/digitalocean (checked above) and, in older
+# versions, with /var/opt/digitalocean/do-agent; it warns "No firewall is configured"
+# unless ufw (or firewalld) is active. That warning is intended (10-packages.sh): no
+# host firewall is on in the image, and each droplet gets doagent's at its first boot
+# (checked below).
+check; [ ! -e "$root/var/opt/digitalocean/do-agent" ] || fail "/var/opt/digitalocean/do-agent is left"
+check; [ ! -f "$root/etc/ufw/ufw.conf" ] || grep -qx 'ENABLED=no' "$root/etc/ufw/ufw.conf" ||
+	fail "ufw is switched on in the image"
+check; [ "$(chroot "$root" systemctl is-enabled firewalld.service 2>/dev/null)" != enabled ] ||
+	fail "firewalld is enabled in the image"
+# The stand-in repositories stood for DigitalOcean's servers: not part of the image.
+for a in $agents; do
+	rm -rf "$root/srv/$(echo "$a" | cut -d: -f2)"
+done
+
 # --- first boot as a new droplet, with the example's user data ----------------------------
 python3 - "$FIXTURES/metadata/full.json" "$TMP/md.json" "$ip" <<'PY'
 import json, sys
@@ -218,6 +359,12 @@ check; [ "$(tcli CONFIG GET maxmemory | tail -n 1)" = 1073741824 ] ||
 check; [ "$(tcli SET doagent:packer ok)" = OK ] && [ "$(tcli GET doagent:packer)" = ok ] || fail "SET and GET through TLS"
 check; ! REDISCLI_AUTH="$pw" container_host pk timeout 5 redis-cli --no-auth-warning -h "$ip" -p 6379 PING 2>&1 |
 	grep -q PONG || fail "the plaintext port answers at $ip (the example keeps it on loopback)"
+# The firewall the droplet does have, made by doagent at its first boot; and none of
+# DigitalOcean's agents came back with the snapshot.
+check; container_exec pk nft list table inet doagent >/dev/null 2>&1 ||
+	fail "no table inet doagent: the droplet has no firewall after its first boot"
+check; [ -z "$(container_exec pk systemctl list-unit-files --no-legend 'droplet-agent*' 'do-agent*' 2>/dev/null)" ] ||
+	fail "a unit of DigitalOcean's agents is on the booted droplet"
 check; container_exec pk nft list table inet doagent_output >/dev/null 2>&1 ||
 	container_exec pk nft list ruleset 2>/dev/null | grep -q 'ip daddr 169.254.169.254 meta skuid != 0 drop' ||
 	fail "metadata = root-only: no output rule for 169.254.169.254"
