@@ -47,6 +47,10 @@ and only at run time:
   stuck_actions         a list of action types ("shutdown", "attach", ...) that stay
                         in progress and never take effect
   public_loopback       droplets get 127.0.0.x as their public address, x their number
+  serve_port            with public_loopback, a port P that an active droplet takes TCP
+                        connections on, at its public address, as its doagent would:
+                        when its user data names a [storage] volume, only once that
+                        volume is attached (the fake listens there itself)
   rules                 a list of {"request": "METHOD /v2/path", "do": D, "skip": K,
                         "status": S, "message": M}: the (K+1)-th request that matches
                         (a path segment "*" matches any one) is, by D:
@@ -82,8 +86,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HTML = b"<html><head><title>503 Service Unavailable</title></head><body>\x01upstream down</body></html>\n"
 FAULTS = ("status429_for", "retry_after", "ratelimit_zero", "reset_in", "status503_for",
           "lose_create", "get404_for", "never_active", "page_size", "active_after",
-          "action_after", "stuck_actions", "public_loopback", "rules")
-RUNTIME_DEFAULTS = {"stuck_actions": [], "public_loopback": False, "rules": []}
+          "action_after", "stuck_actions", "public_loopback", "serve_port", "rules")
+RUNTIME_DEFAULTS = {"stuck_actions": [], "public_loopback": False, "serve_port": 0, "rules": []}
 NOT_FOUND = "The resource you were accessing could not be found."
 ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              409: "conflict", 422: "unprocessable_entity", 429: "too_many_requests",
@@ -140,6 +144,7 @@ class State:
         self.defaults.update(RUNTIME_DEFAULTS)
         self.public_url = args.public_url
         self.held = []          # (description, threading.Event)
+        self.listeners = {}     # droplet id: the socket its "doagent" listens on
         self.set_faults({})
         self.clear()
 
@@ -162,6 +167,7 @@ class State:
         self.violations = 0
         self.reset_at = 0.0
         self.release()
+        self.serve()
 
     def release(self):
         for _, event in self.held:
@@ -215,6 +221,45 @@ class State:
             gone = [i for i in v["droplet_ids"] if str(i) not in self.droplets]
             if gone and t >= v.get("_detach_at", 0):
                 v["droplet_ids"] = [i for i in v["droplet_ids"] if i not in gone]
+        self.serve()
+
+    def serve(self):
+        """Listen on serve_port for each droplet whose doagent would be up, and only
+        for those."""
+        want = {}
+        droplets = getattr(self, "droplets", {})
+        if self.public_loopback and self.serve_port:
+            for key, d in droplets.items():
+                if d["status"] != "active":
+                    continue
+                if "[storage]" in (d["_user_data"] or "") and not d["volume_ids"]:
+                    continue
+                want[key] = d["networks"]["v4"][0]["ip_address"]
+        for key in list(self.listeners):
+            if key not in want:
+                self.listeners.pop(key).close()
+        for key, ip in want.items():
+            if key in self.listeners:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setblocking(False)
+            try:
+                sock.bind((ip, int(self.serve_port)))
+                sock.listen(64)
+            except OSError as e:
+                sys.stderr.write("fake-doapi: cannot listen on %s:%s: %s\n" % (ip, self.serve_port, e))
+                sock.close()
+                continue
+            self.listeners[key] = sock
+        for sock in self.listeners.values():
+            # Take the connections the kernel accepted, and close them.
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    break
+                conn.close()
 
     def new_action(self, kind, type_, resource_id, region, droplet_id, owner, apply):
         self.next_action += 1
@@ -246,6 +291,7 @@ class State:
             "answers": self.answers,
             "log": self.log,
             "held": [h for h, _ in self.held],
+            "listening": sorted(self.listeners),
             "ratelimit_violations": self.violations,
             "faults": {name: getattr(self, name) for name in FAULTS},
         }
@@ -743,7 +789,18 @@ def main(argv):
     def stop(signum, frame):
         with state.lock:
             state.release()
+            state.public_loopback = False
+            state.serve()
         threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def ticker():
+        # Time passes between requests too: droplets come up and start listening.
+        while True:
+            time.sleep(0.1)
+            with state.lock:
+                state.tick()
+
+    threading.Thread(target=ticker, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

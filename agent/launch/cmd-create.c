@@ -111,26 +111,6 @@ static int keep_record(const struct launch_options *o, const char *name, const c
 	return 0;
 }
 
-static void print(const struct saga *s, const struct payload *p)
-{
-	const struct doapi_droplet *d = s->droplets[0].d;
-	_cleanup_free_ struct doapi_volume **volumes = calloc(s->n_volumes + 1, sizeof *volumes);
-	_cleanup_erase_ char *conn = NULL;
-
-	for (size_t i = 0; volumes && i < s->n_volumes; i++)
-		volumes[i] = s->volumes[i].v;
-	if (!s->opt->no_wait &&
-	    asprintf(&conn, "%s://default:%s@%s:%u", p->tls ? "rediss" : "redis", p->password,
-		     d->public_ipv4, p->port) < 0)
-		conn = NULL;
-	launch_print_droplet(s->opt, &(struct launch_shown){
-						     .d = d,
-						     .conn = conn,
-						     .fw_id = s->fw_id,
-						     .volumes = s->n_volumes ? volumes : NULL,
-						     .n_volumes = s->n_volumes,
-					     });
-}
 
 static int create(const struct launch_options *o, const char *name, const char *volume,
 		  struct payload *p)
@@ -188,8 +168,12 @@ static int create(const struct launch_options *o, const char *name, const char *
 		return DOAGENT_EXIT_USAGE;
 	s.progress.t_start = backoff_now_ms();
 	ex = saga_run(&s, steps, ELEMENTSOF(steps));
-	if (ex == 0)
-		print(&s, p);
+	if (ex == 0) {
+		_cleanup_erase_ char *conn = o->no_wait ? NULL :
+			launch_connection(p->tls, p->password, s.droplets[0].d->public_ipv4, p->port);
+
+		saga_print(&s, conn);
+	}
 	doapi_free(s.api);
 	saga_done(&s);
 	return ex;

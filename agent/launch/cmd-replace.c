@@ -110,27 +110,6 @@ static int load_payload(const struct launch_options *o, struct saga *s, const ch
 	return DOAGENT_EXIT_DATAERR;
 }
 
-static void print(const struct saga *s, const struct payload *p)
-{
-	const struct doapi_droplet *d = s->droplets[0].d;
-	_cleanup_free_ struct doapi_volume **volumes = calloc(s->n_volumes + 1, sizeof *volumes);
-	_cleanup_erase_ char *conn = NULL;
-
-	for (size_t i = 0; volumes && i < s->n_volumes; i++)
-		volumes[i] = s->volumes[i].v;
-	if (asprintf(&conn, "%s://default:%s@%s:%u", p->tls ? "rediss" : "redis", p->password,
-		     d->public_ipv4, p->port) < 0)
-		conn = NULL;
-	launch_print_droplet(s->opt, &(struct launch_shown){
-						     .d = d,
-						     .conn = conn,
-						     .volumes = volumes,
-						     .n_volumes = s->n_volumes,
-						     .replaced = s->old->id,
-						     .downtime_known = s->t_down && s->t_up >= s->t_down,
-						     .downtime = (double)(s->t_up - s->t_down) / 1000.0,
-					     });
-}
 
 /* Keep the user data given with --user-data-file as the record of the launch. */
 static void update_record(const struct launch_options *o, const struct saga *s, const char *lid,
@@ -188,7 +167,10 @@ static int replace(const struct launch_options *o, struct saga *s, const char *l
 		if (o->dry_run)
 			ex = saga_plan(s, steps, ELEMENTSOF(steps)) < 0 ? DOAGENT_EXIT_FAILURE : 0;
 		else if ((ex = saga_run(s, steps, ELEMENTSOF(steps))) == 0) {
-			print(s, &p);
+			_cleanup_erase_ char *conn =
+				launch_connection(p.tls, p.password, s->droplets[0].d->public_ipv4, p.port);
+
+			saga_print(s, conn);
 			update_record(o, s, lid, &p);
 		}
 	}

@@ -192,6 +192,15 @@ static json_object *volumes_json(struct doapi_volume *const *volumes, size_t n)
 	return a;
 }
 
+char *launch_connection(bool tls, const char *password, const char *ip, unsigned port)
+{
+	char *conn = NULL;
+
+	if (asprintf(&conn, "%s://default:%s@%s:%u", tls ? "rediss" : "redis", password, ip, port) < 0)
+		return NULL;
+	return conn;
+}
+
 void launch_print_droplet(const struct launch_options *o, const struct launch_shown *sh)
 {
 	const struct doapi_droplet *d = sh->d;

@@ -53,6 +53,10 @@ struct launch_shown {
 	double downtime;			/* seconds */
 };
 
+/* The connection string: redis[s]://default:PASSWORD@ip:port (malloc'd; erase it), or
+ * NULL on ENOMEM. */
+char *launch_connection(bool tls, const char *password, const char *ip, unsigned port);
+
 /* sh as text or, with o->json, one JSON object. */
 void launch_print_droplet(const struct launch_options *o, const struct launch_shown *sh);
 

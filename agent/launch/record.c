@@ -102,7 +102,8 @@ int record_save(const struct record *r, char **ret_cause)
 	     add(o, "launch_id", json_object_new_string(r->launch_id)) &&
 	     add(o, "name", json_object_new_string(r->name)) &&
 	     add(o, "source", json_object_new_string(r->source)) &&
-	     add(o, "volume", r->volume ? json_object_new_string(r->volume) : json_object_new_null()) &&
+	     (r->volume ? add(o, "volume", json_object_new_string(r->volume)) :
+			  json_object_object_add(o, "volume", NULL) == 0) &&
 	     add(o, "ssh_keys", TAKE_PTR(keys)) &&
 	     add(o, "user_data", json_object_new_string(r->user_data));
 	json_object_put(keys);

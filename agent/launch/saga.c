@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act.h"
 #include "saga.h"
 
 static bool wanted(const struct saga_step *st, const struct saga *s)
@@ -123,6 +124,65 @@ int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made)
 	s->volumes = l;
 	s->volumes[s->n_volumes++] = (struct saga_volume){ .v = v, .made = made };
 	return 0;
+}
+
+static const char *const moves[] = { "attach", "detach" };
+static const char *const moved[] = { "attached to", "detached from" };
+
+int saga_move_volumes(struct saga *s, enum saga_move m, const char *id)
+{
+	struct backoff b;
+
+	backoff_init(&b, 500, 1500, s->opt->wait_timeout * 1000);
+	for (size_t i = 0; i < s->n_volumes; i++) {
+		struct saga_volume *sv = &s->volumes[i];
+		int ex = act_volume(s->api, &sv->v, moves[m], id, &b, &sv->asked[m]);
+
+		if (ex)
+			return ex;
+	}
+	return 0;
+}
+
+void saga_unmove_volumes(struct saga *s, enum saga_move m, const char *id, bool keep)
+{
+	enum saga_move back = m == SAGA_ATTACH ? SAGA_DETACH : SAGA_ATTACH;
+	struct backoff b;
+
+	for (size_t i = s->n_volumes; i-- > 0;) {
+		struct saga_volume *sv = &s->volumes[i];
+
+		if (!sv->asked[m])
+			continue;
+		if (keep) {
+			launch_err("volume %s left %s droplet %s (--keep-on-failure)", sv->v->name, moved[m], id);
+			continue;
+		}
+		backoff_init(&b, 500, 1500, 120000);
+		if (act_volume(s->api, &sv->v, moves[back], id, &b, NULL) == 0)
+			launch_err("volume %s is %s droplet %s", sv->v->name, moved[back], id);
+		else
+			launch_err("volume %s (%s) could not be %s droplet %s: do it by hand", sv->v->name,
+				   sv->v->id, moved[back], id);
+	}
+}
+
+void saga_print(const struct saga *s, const char *conn)
+{
+	_cleanup_free_ struct doapi_volume **volumes = calloc(s->n_volumes + 1, sizeof *volumes);
+
+	for (size_t i = 0; volumes && i < s->n_volumes; i++)
+		volumes[i] = s->volumes[i].v;
+	launch_print_droplet(s->opt, &(struct launch_shown){
+					     .d = s->droplets[0].d,
+					     .conn = conn,
+					     .fw_id = s->fw_id,
+					     .volumes = s->n_volumes ? volumes : NULL,
+					     .n_volumes = s->n_volumes,
+					     .replaced = s->old ? s->old->id : NULL,
+					     .downtime_known = s->t_down && s->t_up >= s->t_down,
+					     .downtime = (double)(s->t_up - s->t_down) / 1000.0,
+				     });
 }
 
 void saga_done(struct saga *s)

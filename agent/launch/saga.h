@@ -30,11 +30,13 @@ struct saga_droplet {
 	bool made;			/* this run created it */
 };
 
+enum saga_move { SAGA_ATTACH, SAGA_DETACH };
+
 struct saga_volume {
 	struct doapi_volume *v;		/* as last seen */
 	bool made;			/* this run created it */
-	bool attach_tried;		/* this run asked to attach it to the primary droplet */
-	bool detach_tried;		/* this run asked to detach it from the old droplet */
+	bool asked[2];			/* this run asked to attach it to the primary droplet
+					 * (SAGA_ATTACH), to detach it from the old one (SAGA_DETACH) */
 };
 
 struct saga {
@@ -117,6 +119,17 @@ int saga_plan_action(json_object *requests, const char *type, const char *drople
 
 /* Take v into s's volumes (v is s's then, even on ENOMEM, when it is freed). 0 or -ENOMEM. */
 int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made);
+
+/* Attach every volume to droplet id (SAGA_ATTACH), or detach each from it (SAGA_DETACH),
+ * each waited for within --wait-timeout, marking those it asks for. 0 or an exit
+ * status. */
+int saga_move_volumes(struct saga *s, enum saga_move m, const char *id);
+/* Undo that for the volumes marked (with keep, only say what is left). */
+void saga_unmove_volumes(struct saga *s, enum saga_move m, const char *id, bool keep);
+
+/* Print the primary droplet as launch_print_droplet does, with its volumes, the cloud
+ * firewall, conn (NULL: none) and, for a replace, the old droplet and the downtime. */
+void saga_print(const struct saga *s, const char *conn);
 
 /* Free what s holds: droplets, volumes, the old droplet, the firewall's id, the
  * progress line. */
