@@ -25,16 +25,28 @@ create() {
 	launch create "$@" --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
 }
 
-# api METHOD PATH [JSON]: the test's own request to the fake (not through the launcher).
-api() {
-	python3 - "$fake$2" "$1" "${3:-}" "$TOKEN" <<'PY'
-import sys, urllib.request
+# request BASE METHOD PATH [JSON]: the test's own request; prints the status and the
+# body (JSON compacted: no blanks between members).
+request() {
+	python3 - "$1$3" "$2" "${4:-}" "$TOKEN" <<'PY'
+import json, sys, urllib.error, urllib.request
 req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode() or None,
                              headers={"Authorization": "Bearer " + sys.argv[4],
                                       "Content-Type": "application/json"})
-print(urllib.request.urlopen(req, timeout=5).read().decode())
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, body = r.status, r.read().decode()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read().decode()
+try:
+    body = json.dumps(json.loads(body), separators=(",", ":"))
+except ValueError:
+    pass
+print(status, body.strip())
 PY
 }
+# api METHOD PATH [JSON]: straight to the fake; prints the body of a 2xx answer.
+api() { request "$fake" "$@" | sed -n 's/^2[0-9][0-9] //p'; }
 
 # volume NAME REGION: make a detached, untagged volume; prints its id.
 volume() {
@@ -58,6 +70,50 @@ converged() { # WHAT TAG FW
 	expect "$1: attached" '[v["droplet_ids"] for v in s["volumes"]] == [[d["id"] for d in s["droplets"]]] and [d["volume_ids"] for d in s["droplets"]] == [[v["id"] for v in s["volumes"]]]' True
 	expect "$1: tagged" "all('$2' in x['tags'] for x in s['droplets'] + s['volumes'])" True
 }
+
+# ---- 0. the fake's volume rules, through Prism ----------------------------------------
+# answers WHAT EXPECTED METHOD PATH [JSON]: through Prism, the answer is EXPECTED (a regex
+# over "STATUS BODY").
+answers() {
+	local what=$1 want=$2 got
+	shift 2
+	got=$(request "$url" "$@")
+	check; printf '%s' "$got" | grep -Eq "^$want" || fail "fake: $what: $got"
+}
+start_fake
+v1=$(volume rule1 fra1)
+volume rule2 nyc3 >/dev/null
+d1=$(api POST /v2/droplets "{\"name\": \"r1\", \"region\": \"fra1\", \"size\": \"s-1vcpu-1gb\", \"image\": \"ubuntu-24-04-x64\", \"volumes\": [\"$v1\"]}" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["droplet"]["id"])')
+d2=$(api POST /v2/droplets '{"name": "r2", "region": "fra1", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}' |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["droplet"]["id"])')
+answers "a name taken in the region" '409 \{"id":"conflict","message":"already exists"' POST /v2/volumes '{"name": "rule1", "region": "fra1", "size_gigabytes": 1}'
+answers "the same name in another region" '201 ' POST /v2/volumes '{"name": "rule1", "region": "ams3", "size_gigabytes": 1}'
+answers "attached at create" '200 .*"droplet_ids":\['"$d1"'\]' GET "/v2/volumes/$v1"
+answers "attaching an attached volume" '422 \{"id":"unprocessable_entity","message":"This volume is already attached to a Droplet."' \
+	POST "/v2/volumes/$v1/actions" "{\"type\": \"attach\", \"droplet_id\": $d2, \"region\": \"fra1\"}"
+answers "a droplet at create in another region" '422 .*Invalid volume allocations' POST /v2/droplets \
+	"{\"name\": \"r3\", \"region\": \"ams3\", \"size\": \"s-1vcpu-1gb\", \"image\": \"ubuntu-24-04-x64\", \"volumes\": [\"$v1\"]}"
+answers "deleting an attached volume" '409 .*attached volume cannot be deleted' DELETE "/v2/volumes/$v1"
+answers "detaching from another droplet" '422 .*Attachment not found' \
+	POST "/v2/volumes/$v1/actions" "{\"type\": \"detach\", \"droplet_id\": $d2, \"region\": \"fra1\"}"
+answers "detaching" '202 \{"action":\{"id":[0-9]+,"status":"in-progress","type":"detach_volume"' \
+	POST "/v2/volumes/$v1/actions" "{\"type\": \"detach\", \"droplet_id\": $d1, \"region\": \"fra1\"}"
+sleep 0.5
+answers "detached" '200 .*"droplet_ids":\[\]' GET "/v2/volumes/$v1"
+n=0
+while [ "$(state '[d["status"] for d in s["droplets"] if d["id"] == '"$d1"']')" != "['active']" ] && [ "$n" -lt 50 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+answers "a shutdown" '201 \{"action":\{"id":[0-9]+,"status":"in-progress","type":"shutdown"' POST "/v2/droplets/$d1/actions" '{"type": "shutdown"}'
+sleep 0.5
+answers "off" '200 .*"status":"off"' GET "/v2/droplets/$d1"
+control /_fault '{"stuck_actions": ["power_on"]}'
+answers "a power_on" '201 \{"action":\{"id":[0-9]+,"status":"in-progress","type":"power_on"' POST "/v2/droplets/$d1/actions" '{"type": "power_on"}'
+answers "an action on a locked droplet" '422 .*pending event' POST "/v2/droplets/$d1/actions" '{"type": "shutdown"}'
+answers "listed by name and region" '200 \{"volumes":\[\{"id":"'"$v1"'"' GET "/v2/volumes?name=rule1&region=fra1"
+prism_clean "the fake's volume rules"
 
 # ---- 1. create --volume ------------------------------------------------------------
 start_fake

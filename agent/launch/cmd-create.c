@@ -77,7 +77,7 @@ static int volume_name(const struct launch_options *o, const char *name, char **
 static int keep_record(const struct launch_options *o, const char *name, const char *lid,
 		       const char *volume, struct payload *p)
 {
-	_cleanup_free_ char *cause = NULL, *path = NULL;
+	_cleanup_free_ char *cause = NULL;
 	struct record r;
 	int k = record_load(lid, &r, &cause), ex = 0;
 

@@ -1153,16 +1153,15 @@ static int parse_action(json_object *o, const char *what, struct doapi_action *r
 static int post_action(struct doapi *api, const char *path, json_object *body, const char *what,
 		       struct doapi_action *ret, char **ret_cause)
 {
-	_cleanup_json_ json_object *answer = NULL, *b = body;
+	_cleanup_json_ json_object *answer = NULL;
 	json_object *action;
 	int k;
 
 	if (!body)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	if ((k = post_create(api, path, body, what, "the action", "action", &answer, &action,
-			     ret_cause)) < 0)
-		return k;
-	return parse_action(action, what, ret, ret_cause);
+	k = post_create(api, path, body, what, "the action", "action", &answer, &action, ret_cause);
+	json_object_put(body);
+	return k < 0 ? k : parse_action(action, what, ret, ret_cause);
 }
 
 /* GET url, an action. */
