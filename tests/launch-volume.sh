@@ -338,6 +338,34 @@ launch replace novol --image debian-13-x64 --wait-timeout 20
 check; [ "$status" -eq 1 ] && grep -q 'has no volume' "$TMP/err" || fail "replace without a volume: exit $status: $(cat "$TMP/err")"
 prism_clean "replace"
 
+# Killed in the middle, after the shutdown (the volume still on the old droplet, off) and
+# after the detach (the volume on no droplet): the same replace again, by the old
+# droplet's id, goes on with the new droplet it made and ends with it alone, holding the
+# volume.
+for skip in 0 1; do
+	made_old "rep-k$skip"
+	control /_fault "{\"rules\": [{\"request\": \"POST /v2/volumes/*/actions\", \"do\": \"hold\", \"skip\": $skip}]}"
+	"$DOAGENT_LAUNCH" --api-url "$url" replace "rep-k$skip" --image debian-12-x64 --wait-timeout 20 \
+		>"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
+	lpid=$!
+	n=0
+	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	held=$(state 'len(s["held"])')
+	kill -KILL "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
+	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
+	control /_release
+	check; [ "$held" = 1 ] || fail "replace killed at volume action $skip: it did not get there: $(tail -n 3 "$TMP/kill.err")"
+	expect "replace killed at volume action $skip" '[(d["id"] == '"$old"', d["status"]) for d in s["droplets"]]' "[(True, 'off'), (False, 'active')]"
+	launch replace "$old" --image debian-12-x64 --wait-timeout 20
+	check; [ "$status" -eq 0 ] && grep -q 'adopting it' "$TMP/err" || fail "replace again after a kill at volume action $skip: exit $status: $(cat "$TMP/err")"
+	expect "replace again after a kill at volume action $skip" '[d["id"] != '"$old"' for d in s["droplets"]], [v["droplet_ids"] == [s["droplets"][0]["id"]] for v in s["volumes"]]' "([True], [True])"
+	expect "replace again after a kill at volume action $skip: one POST of a droplet" 's["log"].count("POST /v2/droplets")' 2
+done
+
 # replace_fails WHAT FAULTS: replace with FAULTS fails and the old droplet is back: on,
 # with its volume, the only droplet, taking connections again; FAULTS were used.
 replace_fails() {

@@ -55,16 +55,52 @@ static int load_volumes(struct saga *s)
 			return DOAGENT_EXIT_FAILURE;
 		}
 	}
-	if (s->n_volumes == 0) {
-		launch_err("droplet %s has no volume: its data would not follow it; replace moves a droplet with a volume (create --volume)",
-			   s->old->id);
-		return DOAGENT_EXIT_FAILURE;
-	}
 	return 0;
 }
 
+/* A replace that was cut short may have left the volume the user data names detached,
+ * or attached to the new droplet (which carries s->tag): take it from there. 0 or an
+ * exit status. */
+static int find_moved(struct saga *s, const char *named)
+{
+	_cleanup_free_ char *cause = NULL;
+	struct doapi_droplet **dl = NULL;
+	struct doapi_volume **vl = NULL;
+	size_t dn = 0, vn = 0;
+	int r = doapi_volumes_list(s->api, named, s->region, &vl, &vn, &cause), ex = 0;
+
+	if (r == 0)
+		r = doapi_droplets_by_tag(s->api, s->tag, &dl, &dn, &cause);
+	if (r < 0) {
+		launch_err("looking for volume %s: %s", named, launch_cause_or(cause, r));
+		ex = launch_api_exit(r);
+	}
+	for (size_t i = 0; ex == 0 && i < vn; i++) {
+		bool ours = strcmp(vl[i]->name, named) == 0;
+
+		for (char **id = vl[i]->droplet_ids; ours && *id; id++) {
+			bool found = false;
+
+			for (size_t j = 0; j < dn; j++)
+				found = found || strcmp(dl[j]->id, *id) == 0;
+			ours = found;
+		}
+		if (!ours)
+			continue;
+		fprintf(stderr, "volume %s (%s) is not attached to droplet %s: a replace was cut short; going on with it\n",
+			vl[i]->name, vl[i]->id, s->old->id);
+		if (saga_add_volume(s, TAKE_PTR(vl[i]), false) < 0) {
+			launch_err("out of memory");
+			ex = DOAGENT_EXIT_FAILURE;
+		}
+	}
+	doapi_volumes_free(vl, vn);
+	doapi_droplets_free(dl, dn);
+	return ex;
+}
+
 /* The user data to send: --user-data-file, else create's record of the launch. It must
- * name one of the volumes moved. With ret_record (no --user-data-file) the record's SSH
+ * name one of the volumes to move (found by that name when a replace was cut short). With ret_record (no --user-data-file) the record's SSH
  * keys are kept there. 0 or an exit status. */
 static int load_payload(const struct launch_options *o, struct saga *s, const char *lid,
 			struct payload *p, struct record *ret_record)
@@ -102,6 +138,13 @@ static int load_payload(const struct launch_options *o, struct saga *s, const ch
 			return ex;
 	}
 	named = payload_volume(&p->config);
+	if (named && s->n_volumes == 0 && (ex = find_moved(s, named)) != 0)
+		return ex;
+	if (s->n_volumes == 0) {
+		launch_err("droplet %s has no volume: its data would not follow it; replace moves a droplet with a volume (create --volume)",
+			   s->old->id);
+		return DOAGENT_EXIT_FAILURE;
+	}
 	for (size_t i = 0; named && i < s->n_volumes; i++)
 		if (strcmp(s->volumes[i].v->name, named) == 0)
 			return 0;
@@ -139,25 +182,28 @@ static int replace(const struct launch_options *o, struct saga *s, const char *l
 	_cleanup_strv_ char **tags = NULL;
 	struct record rec = { 0 };
 	struct payload p = { 0 };
-	int ex = load_volumes(s);
+	bool oom = false;
+	int ex;
 
+	if (asprintf(&tag, REPLACE_TAG_PREFIX "%s", s->old->id) < 0 ||
+	    asprintf(&rerun, "run the same replace again, with the old droplet's id %s: it adopts the new droplet by its tag %s%s",
+		     s->old->id, REPLACE_TAG_PREFIX, s->old->id) < 0) {
+		tag = rerun = NULL;
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	s->tag = tag;
+	ex = load_volumes(s);
 	if (ex == 0)
 		ex = load_payload(o, s, lid, &p, &rec);
-	if (ex == 0 && (asprintf(&tag, REPLACE_TAG_PREFIX "%s", s->old->id) < 0 ||
-			asprintf(&rerun, "run the same replace again: it adopts the new droplet by its tag %s%s",
-				 REPLACE_TAG_PREFIX, s->old->id) < 0)) {
-		tag = rerun = NULL;
-		ex = DOAGENT_EXIT_FAILURE;
-	}
 	for (char **t = s->old->tags; ex == 0 && *t; t++)
 		if (strncmp(*t, REPLACE_TAG_PREFIX, strlen(REPLACE_TAG_PREFIX)) != 0 && strv_extend(&tags, *t) < 0)
-			ex = DOAGENT_EXIT_FAILURE;
-	if (ex == 0 && strv_extend(&tags, tag) < 0)
-		ex = DOAGENT_EXIT_FAILURE;
-	if (ex == DOAGENT_EXIT_FAILURE && !tag)
+			oom = true;
+	if (oom || (ex == 0 && strv_extend(&tags, tag) < 0)) {
 		launch_err("out of memory");
+		ex = DOAGENT_EXIT_FAILURE;
+	}
 	if (ex == 0) {
-		s->tag = tag;
 		s->rerun = rerun;
 		s->tags = tags;
 		s->user_data = p.data;

@@ -2,7 +2,7 @@
  * Wait until every droplet is active with a public IPv4 address, polling at most 1.5 s
  * apart (the launcher notices "active" within 2 s: 40 requests a minute, well under the
  * API's 250), tolerating 404s for 30 s after the create; then, with probe, try the
- * port clients use for up to 10 s. Skipped with --no-wait. Nothing to undo.
+ * port clients use for up to 10 s. Skipped by create --no-wait. Nothing to undo.
  */
 #include "autoconfig.h"
 
@@ -14,9 +14,10 @@
 #include "doagent.h"
 #include "saga.h"
 
+/* replace always waits: the old droplet is shut down only once the new one is up. */
 static bool wanted(const struct saga *s)
 {
-	return !s->opt->no_wait;
+	return !s->opt->no_wait || s->old;
 }
 
 static bool status_is(const struct doapi_droplet *d, const char *status)
