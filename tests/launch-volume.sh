@@ -18,6 +18,12 @@
 FAKE_ARGS="--action-after 0.3"
 . "${top_srcdir:-$(dirname "$0")/..}/tests/launch-lib.sh"
 
+# The launcher names the volume in the user data's [storage] section, which the agent's
+# parser must know (the agent's half of issue 14).
+printf '#doagent\n[storage]\nvolume = probe\n' >"$TMP/storage.ini"
+"$DOAGENT_LAUNCH" validate "$TMP/storage.ini" >/dev/null 2>&1 ||
+	skip "the user-data parser has no [storage] volume: doagent-launch cannot launch with a volume"
+
 PORT=$(free_port)
 UD="$TMP/ud.ini"
 printf '#doagent\n[redis]\nmaxmemory-policy = allkeys-lru\n\n[tls]\nport = %s\n' "$PORT" >"$UD"

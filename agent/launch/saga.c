@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "act.h"
+#include "doagent.h"
 #include "saga.h"
 
 static bool wanted(const struct saga_step *st, const struct saga *s)
@@ -17,13 +19,17 @@ static bool wanted(const struct saga_step *st, const struct saga *s)
 
 int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n)
 {
+	uint64_t ran = 0;	/* the steps that ran: those undone on a failure */
 	bool committed = false;
 	size_t i;
 	int ex = 0;
 
+	if (n > 64)
+		return DOAGENT_EXIT_FAILURE;
 	for (i = 0; i < n && ex == 0; i++) {
 		if (!wanted(steps[i], s))
 			continue;
+		ran |= UINT64_C(1) << i;
 		ex = steps[i]->run(s);
 		if (ex == 0 && steps[i]->commit)
 			committed = true;
@@ -36,7 +42,7 @@ int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n)
 	if (s->api)
 		s->api->deadline_ms = 60000;
 	while (i-- > 0)
-		if (steps[i]->undo && wanted(steps[i], s))
+		if (steps[i]->undo && (ran & (UINT64_C(1) << i)))
 			steps[i]->undo(s, s->opt->keep_on_failure);
 	return ex;
 }

@@ -100,8 +100,9 @@ struct saga_step {
 extern const struct saga_step step_volume, step_cloud_firewall, step_droplets, step_attach,
 	step_wait, step_shutdown, step_detach, step_port, step_retire;
 
-/* Run steps[0..n) in order; on a failure undo as above (only reporting, with
- * s->opt->keep_on_failure). Returns 0 or the failing step's exit status. */
+/* Run steps[0..n) in order (n at most 64); on a failure undo as above, the steps that
+ * ran (only reporting, with s->opt->keep_on_failure). Returns 0 or the failing step's
+ * exit status. */
 int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n);
 
 /* A dry run: print the requests the wanted steps would send ("METHOD PATH" and the
