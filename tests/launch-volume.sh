@@ -77,6 +77,26 @@ converged() { # WHAT TAG FW
 	expect "$1: tagged" "all('$2' in x['tags'] for x in s['droplets'] + s['volumes'])" True
 }
 
+# killed_held WHAT ARGS...: run doagent-launch ARGS in the background until the fake
+# holds the request its rules say (or it ends), SIGKILL it, let the request go; a check
+# that it got there.
+killed_held() {
+	local what=$1 lpid n=0 held
+	shift
+	"$DOAGENT_LAUNCH" --api-url "$url" "$@" >"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
+	lpid=$!
+	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	held=$(state 'len(s["held"])')
+	kill -KILL "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
+	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
+	control /_release
+	check; [ "$held" = 1 ] || fail "$what: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
+}
+
 # ---- 0. the fake's volume rules, through Prism ----------------------------------------
 # answers WHAT EXPECTED METHOD PATH [JSON]: through Prism, the answer is EXPECTED (a regex
 # over "STATUS BODY").
@@ -186,21 +206,8 @@ i=0
 while read -r how method path; do
 	i=$((i + 1))
 	start_fake "{\"rules\": [{\"request\": \"$method $path\", \"do\": \"$how\"}]}"
-	"$DOAGENT_LAUNCH" --api-url "$url" create kill --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
-		--user-data-file "$UD" --volume 1 --cloud-firewall --launch-id "kill$i" --wait-timeout 20 \
-		>"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
-	lpid=$!
-	n=0
-	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	held=$(state 'len(s["held"])')
-	kill -KILL "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
-	control /_release
-	check; [ "$held" = 1 ] || fail "kill at $how $method $path: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
+	killed_held "kill at $how $method $path" create kill --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
+		--user-data-file "$UD" --volume 1 --cloud-firewall --launch-id "kill$i" --wait-timeout 20
 	create kill --volume 1 --cloud-firewall --launch-id "kill$i" --wait-timeout 20
 	check; [ "$status" -eq 0 ] || fail "rerun after a kill at $how $method $path: exit $status: $(cat "$TMP/err")"
 	converged "rerun after a kill at $how $method $path" "doagent-launch-kill$i" 1
@@ -252,14 +259,8 @@ check; [ "$status" -eq 1 ] && grep -q 'volume db8-data .* kept (--keep-on-failur
 expect "--keep-on-failure keeps the volume it made" 'sorted(v["name"] for v in s["volumes"]), len(s["droplets"])' "(['db8-data', 'given1'], 1)"
 # Adopted: made by a run killed after the volume step, then a failing rerun.
 start_fake '{"rules": [{"request": "GET /v2/droplets", "do": "hold"}]}'
-"$DOAGENT_LAUNCH" --api-url "$url" create db9 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
-	--user-data-file "$UD" --volume 1 --launch-id adopt1 >/dev/null 2>&1 </dev/null &
-lpid=$!
-n=0
-while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-kill -KILL "$lpid" 2>/dev/null || true
-wait "$lpid" 2>/dev/null || true
-control /_release
+killed_held "a kill after the volume step" create db9 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
+	--user-data-file "$UD" --volume 1 --launch-id adopt1
 control /_fault '{"never_active": true}'
 create db9 --volume 1 --launch-id adopt1 --wait-timeout 3
 check; [ "$status" -eq 1 ] && grep -q 'adopting it' "$TMP/err" || fail "adopted volume, never active: exit $status: $(cat "$TMP/err")"
@@ -351,20 +352,7 @@ prism_clean "replace"
 for skip in 0 1; do
 	made_old "rep-k$skip"
 	control /_fault "{\"rules\": [{\"request\": \"POST /v2/volumes/*/actions\", \"do\": \"hold\", \"skip\": $skip}]}"
-	"$DOAGENT_LAUNCH" --api-url "$url" replace "rep-k$skip" --image debian-12-x64 --wait-timeout 20 \
-		>"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
-	lpid=$!
-	n=0
-	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	held=$(state 'len(s["held"])')
-	kill -KILL "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
-	control /_release
-	check; [ "$held" = 1 ] || fail "replace killed at volume action $skip: it did not get there: $(tail -n 3 "$TMP/kill.err")"
+	killed_held "replace killed at volume action $skip" replace "rep-k$skip" --image debian-12-x64 --wait-timeout 20
 	expect "replace killed at volume action $skip" '[(d["id"] == '"$old"', d["status"]) for d in s["droplets"]]' "[(True, 'off'), (False, 'active')]"
 	launch replace "$old" --image debian-12-x64 --wait-timeout 20
 	check; [ "$status" -eq 0 ] && grep -q 'adopting it' "$TMP/err" || fail "replace again after a kill at volume action $skip: exit $status: $(cat "$TMP/err")"
