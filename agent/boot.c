@@ -33,6 +33,8 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@
 #include "log.h"
 #include "paths.h"
 #include "sdlib.h"
+#include "storage.h"
 #include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
@@ -61,6 +64,7 @@ static const struct boot_step *const boot_steps[] = {
 	&step_files,
 	&step_firewall,
 	&step_network,
+	&step_storage,
 	&step_units,
 	&step_ready,
 };
@@ -69,6 +73,7 @@ static const struct boot_step *const boot_steps[] = {
  * services that read the files): what was written before them is made durable first. */
 static const struct boot_step *const boot_sync_before[] = {
 	&step_firewall,
+	&step_storage,
 	&step_units,
 };
 
@@ -313,7 +318,9 @@ static void print_text(const struct state *s)
 int boot_status(const char *root, bool json, bool show_secrets)
 {
 	_cleanup_free_ char *dir = NULL, *cause = NULL, *conn_path = NULL, *conn = NULL;
+	struct storage_record vol = { 0 };
 	struct state s = { 0 };
+	bool have_vol;
 	size_t len;
 	int r;
 
@@ -327,6 +334,8 @@ int boot_status(const char *root, bool json, bool show_secrets)
 	}
 	if (show_secrets && fileio_read_file(conn_path, 64 * 1024, &conn, &len) < 0)
 		conn = NULL;
+	/* The volume, when there is one: what it waits for, or where Redis' data is. */
+	have_vol = storage_record_load(dir, &vol, NULL) == 0;
 	if (json) {
 		_cleanup_json_ json_object *o = json_object_new_object(), *steps = json_object_new_array();
 		size_t i;
@@ -351,11 +360,14 @@ int boot_status(const char *root, bool json, bool show_secrets)
 			json_object_object_add(st, "duration_ms", json_object_new_int64((int64_t)s.steps[i].duration_ms));
 		}
 		json_object_object_add(o, "steps", TAKE_PTR(steps));
+		json_object_object_add(o, "storage", have_vol ? storage_record_to_json(&vol) : NULL);
 		if (conn)
 			json_object_object_add(o, "connection", json_object_new_string(conn));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		print_text(&s);
+		if (have_vol)
+			storage_record_print(&vol, stdout);
 		if (conn)
 			printf("\n%s", conn);
 		else if (s.result && strcmp(s.result, "success") == 0 && !show_secrets)
@@ -365,7 +377,37 @@ int boot_status(const char *root, bool json, bool show_secrets)
 	if (!s.result)
 		r = DOAGENT_EXIT_FAILURE;
 	state_done(&s);
+	storage_record_done(&vol);
 	if (conn)
 		explicit_bzero(conn, strlen(conn));
 	return r;
+}
+
+/* uid/gid of a user and group name, from the root's own /etc/passwd and /etc/group
+ * under --root, from the system's otherwise. */
+int boot_lookup_ids(struct boot *b, const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid)
+{
+	_cleanup_free_ char *passwd = boot_path(b, "/etc/passwd"), *groups = boot_path(b, "/etc/group");
+	_cleanup_fclose_ FILE *pf = NULL, *gf = NULL;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+
+	if (!passwd || !groups)
+		return -ENOMEM;
+	if (!b->opt->root) {
+		pw = getpwnam(user);
+		gr = getgrnam(group);
+	} else {
+		pf = fopen(passwd, "re");
+		gf = fopen(groups, "re");
+		while (pf && (pw = fgetpwent(pf)) && strcmp(pw->pw_name, user) != 0)
+			;
+		while (gf && (gr = fgetgrent(gf)) && strcmp(gr->gr_name, group) != 0)
+			;
+	}
+	if (!pw || !gr)
+		return -ENOENT;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = gr->gr_gid;
+	return 0;
 }

@@ -9,7 +9,8 @@
  *   ASCII for secrets. Nothing is stored raw.
  * - No message built here contains the value it refuses (it may be a secret).
  * - There is no key for dir, dbfilename, include, loadmodule, rename-command,
- *   replicaof or any tls-*-file: the templates fix those.
+ *   replicaof or any tls-*-file: the templates fix those. [storage] volume moves
+ *   dir only to a path made from a checked name (storage.c).
  */
 #include "autoconfig.h"
 
@@ -35,6 +36,8 @@ const char *const config_policies[] = {
 const char *const config_scopes[] = { "loopback", "private", "public", "all", NULL };
 static const char *const backends[] = { "auto", "nftables", "ufw", "none", NULL };
 static const char *const metadata_access[] = { "open", "root-only", NULL };
+const char *const config_filesystems[] = { "ext4", "xfs", NULL };
+const char *const config_tls_engines[] = { "stunnel", "redis", NULL };
 
 static const char *const true_words[] = { "yes", "true", "on", NULL };
 static const char *const false_words[] = { "no", "false", "off", NULL };
@@ -69,6 +72,7 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	[CONFIG_REDIS_APPENDONLY] = {
 		"redis", "appendonly", CONFIG_BOOL, "no", 0, 0, NULL, NULL, 0,
 		OFF(redis_appendonly), "Log every write to the append-only file.",
+		"yes with [storage] volume",
 	},
 	[CONFIG_REDIS_SNAPSHOTS] = {
 		"redis", "snapshots", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
@@ -76,11 +80,15 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	},
 	[CONFIG_TLS_ENABLED] = {
 		"tls", "enabled", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
-		OFF(tls_enabled), "Put stunnel in front of Redis.",
+		OFF(tls_enabled), "Serve Redis over TLS.",
+	},
+	[CONFIG_TLS_ENGINE] = {
+		"tls", "engine", CONFIG_ENUM, "stunnel", 0, 0, config_tls_engines, NULL, 0,
+		OFF(tls_engine), "What serves TLS: stunnel in front of Redis, or redis, Redis' own TLS (tls-port).",
 	},
 	[CONFIG_TLS_PORT] = {
 		"tls", "port", CONFIG_PORT, "6380", 1, 65535, NULL, NULL, 0,
-		OFF(tls_port), "TCP port stunnel accepts TLS connections on.",
+		OFF(tls_port), "TCP port TLS connections are accepted on.",
 	},
 	[CONFIG_TLS_CERTIFICATE] = {
 		"tls", "certificate", CONFIG_PEM, "self-signed", 0, 0, NULL, validate_certificate, 0,
@@ -114,11 +122,19 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 		"firewall", "metadata", CONFIG_ENUM, "open", 0, 0, metadata_access, NULL, 0,
 		OFF(firewall_metadata), "root-only: only root may reach the metadata service at 169.254.169.254.",
 	},
+	[CONFIG_STORAGE_VOLUME] = {
+		"storage", "volume", CONFIG_NAME, NULL, 1, 64, NULL, NULL, 0,
+		OFF(storage_volume), "The DigitalOcean volume that holds Redis' data, mounted at /mnt/<name>.",
+	},
+	[CONFIG_STORAGE_FILESYSTEM] = {
+		"storage", "filesystem", CONFIG_ENUM, "ext4", 0, 0, config_filesystems, NULL, 0,
+		OFF(storage_filesystem), "The filesystem made on a volume that holds nothing at all.",
+	},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + (k)->offset))
 
-static const char *const sections[] = { "redis", "tls", "firewall", NULL };
+static const char *const sections[] = { "redis", "tls", "firewall", "storage", NULL };
 
 const struct config_key *config_find(const char *section, const char *name)
 {
@@ -400,6 +416,33 @@ static int parse_pem(const struct config_key *k, const char *value, char **ret,
 	return 0;
 }
 
+/* DigitalOcean's rule for a volume name: lowercase, letters, digits and '-', starting
+ * with a letter, at most 64 characters. */
+static int parse_name(const struct config_key *k, const char *value, char **ret,
+		      const char **ret_cause)
+{
+	size_t len = strlen(value);
+	char *s;
+
+	if (len < k->min || len > k->max) {
+		*ret_cause = "must be 1 to 64 characters long";
+		return -ERANGE;
+	}
+	if (value[0] < 'a' || value[0] > 'z') {
+		*ret_cause = "must start with a lowercase letter (a-z)";
+		return -EINVAL;
+	}
+	if (strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != len) {
+		*ret_cause = "may hold only lowercase letters, digits and '-'";
+		return -EINVAL;
+	}
+	s = strdup(value);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
 static void addrlist_free(struct config_addrlist *l)
 {
 	free(l->items);
@@ -509,6 +552,16 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 	case CONFIG_ADDRLIST:
 		r = parse_addrlist(k, value, FIELD(c, k, struct config_addrlist), &cause, &item);
 		break;
+	case CONFIG_NAME: {
+		char **field = FIELD(c, k, char *), *s = NULL;
+
+		r = parse_name(k, value, &s, &cause);
+		if (r >= 0) {
+			free(*field);
+			*field = s;
+		}
+		break;
+	}
 	default:
 		r = -EINVAL;
 		cause = "internal error: unknown key type";
@@ -550,6 +603,7 @@ void config_done(struct config *c)
 	free(c->tls_certificate);
 	addrlist_free(&c->firewall_allow);
 	addrlist_free(&c->firewall_ssh_allow);
+	free(c->storage_volume);
 	*c = (struct config){ 0 };
 }
 
@@ -577,12 +631,27 @@ unsigned config_check(const struct config *c,
 	if (c->tls_enabled && c->tls_plaintext > c->redis_bind)
 		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_REDIS_BIND,
 			  "[tls] plaintext reaches further than [redis] bind: unencrypted Redis would be open where TLS is not");
+	/* Redis binds its plaintext and TLS ports to the same addresses: its plaintext
+	 * port is either everywhere its TLS port is, or (plaintext = loopback) not on
+	 * TCP at all. */
+	if (c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS && c->tls_plaintext != CONFIG_SCOPE_LOOPBACK &&
+	    c->tls_plaintext != c->redis_bind)
+		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_TLS_ENGINE,
+			  "with [tls] engine = redis, Redis listens for plaintext wherever it listens for TLS: "
+			  "[tls] plaintext must be loopback (no plaintext TCP port) or the same as [redis] bind");
 	if (c->tls_certificate && !c->tls_key)
 		VIOLATION(CONFIG_TLS_CERTIFICATE, "a PEM certificate needs its private key in [tls] key");
 	if (c->tls_key && !c->tls_certificate)
 		VIOLATION(CONFIG_TLS_KEY, "a private key is only used with a PEM certificate in [tls] certificate");
 #undef VIOLATION
 	return n;
+}
+
+bool config_appendonly(const struct config *c)
+{
+	if (c->line[CONFIG_REDIS_APPENDONLY] == 0 && c->storage_volume)
+		return true;
+	return c->redis_appendonly;
 }
 
 static int describe_type(struct buf *b, const struct config_key *k)
@@ -607,6 +676,8 @@ static int describe_type(struct buf *b, const struct config_key *k)
 		return buf_puts(b, strcmp(k->name, "certificate") == 0 ? "self-signed or PEM" : "PEM");
 	case CONFIG_ADDRLIST:
 		return buf_printf(b, "list of addresses, CIDR blocks and vpc, at most %llu", k->max);
+	case CONFIG_NAME:
+		return buf_printf(b, "a-z, then a-z, 0-9 and -, %llu to %llu characters", k->min, k->max);
 	}
 	return -EINVAL;
 }
@@ -618,6 +689,8 @@ char *config_key_synopsis(const struct config_key *k)
 	if (describe_type(&b, k) < 0)
 		return NULL;
 	if (buf_printf(&b, "; default %s", k->default_value ? k->default_value : "none") < 0)
+		return NULL;
+	if (k->default_note && buf_printf(&b, " (%s)", k->default_note) < 0)
 		return NULL;
 	return buf_steal(&b, NULL);
 }

@@ -16,6 +16,7 @@ enum config_type {
 	CONFIG_SECRET,		/* char *: printable ASCII, length min..max */
 	CONFIG_PEM,		/* char *: a PEM block, or NULL for the default */
 	CONFIG_ADDRLIST,	/* struct config_addrlist */
+	CONFIG_NAME,		/* char *: a DigitalOcean name (a-z, then a-z 0-9 -), length min..max; NULL unset */
 };
 
 enum {
@@ -31,6 +32,7 @@ enum config_key_id {
 	CONFIG_REDIS_APPENDONLY,
 	CONFIG_REDIS_SNAPSHOTS,
 	CONFIG_TLS_ENABLED,
+	CONFIG_TLS_ENGINE,
 	CONFIG_TLS_PORT,
 	CONFIG_TLS_CERTIFICATE,
 	CONFIG_TLS_KEY,
@@ -40,6 +42,8 @@ enum config_key_id {
 	CONFIG_FIREWALL_SSH_ALLOW,
 	CONFIG_FIREWALL_SSH_PORT,
 	CONFIG_FIREWALL_METADATA,
+	CONFIG_STORAGE_VOLUME,
+	CONFIG_STORAGE_FILESYSTEM,
 	_CONFIG_KEY_MAX,
 };
 
@@ -47,6 +51,9 @@ enum config_key_id {
 enum config_scope { CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PUBLIC, CONFIG_SCOPE_ALL };
 enum config_backend { CONFIG_FW_AUTO, CONFIG_FW_NFTABLES, CONFIG_FW_UFW, CONFIG_FW_NONE };
 enum config_metadata { CONFIG_METADATA_OPEN, CONFIG_METADATA_ROOT_ONLY };
+enum config_filesystem { CONFIG_FS_EXT4, CONFIG_FS_XFS };
+/* What serves TLS: stunnel in front of Redis, or Redis itself (tls-port). */
+enum config_tls_engine { CONFIG_TLS_STUNNEL, CONFIG_TLS_REDIS };
 
 struct config_memory {
 	enum { CONFIG_MEMORY_UNLIMITED, CONFIG_MEMORY_BYTES, CONFIG_MEMORY_PERCENT } kind;
@@ -73,6 +80,7 @@ struct config {
 	bool redis_appendonly;
 	bool redis_snapshots;
 	bool tls_enabled;
+	int tls_engine;			/* enum config_tls_engine */
 	unsigned tls_port;
 	char *tls_certificate;		/* NULL: self-signed */
 	char *tls_key;
@@ -82,6 +90,8 @@ struct config {
 	struct config_addrlist firewall_ssh_allow;
 	unsigned firewall_ssh_port;
 	int firewall_metadata;		/* enum config_metadata */
+	char *storage_volume;		/* NULL: Redis' data stays on the droplet's own disk */
+	int storage_filesystem;		/* enum config_filesystem: for a blank volume only */
 
 	unsigned line[_CONFIG_KEY_MAX];	/* where user data set each key; 0 = default */
 };
@@ -98,11 +108,14 @@ struct config_key {
 	unsigned flags;
 	size_t offset;			/* of the value in struct config */
 	const char *summary;		/* one line for doagent-userdata(5) and --help */
+	const char *default_note;	/* NULL, or when another key changes the default */
 };
 
 extern const struct config_key config_keys[_CONFIG_KEY_MAX];
 extern const char *const config_policies[];
 extern const char *const config_scopes[];
+extern const char *const config_filesystems[];
+extern const char *const config_tls_engines[];
 
 /* Fill c with every key's default. Returns 0 or -ENOMEM. */
 int config_init(struct config *c);
@@ -133,6 +146,10 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 unsigned config_check(const struct config *c,
 		      void (*report)(enum config_key_id id, const char *message, void *userdata),
 		      void *userdata);
+
+/* [redis] appendonly as Redis gets it: what the user data says, else yes with a
+ * [storage] volume and the table's default without one. */
+bool config_appendonly(const struct config *c);
 
 /* "port, 1 to 65535; default 6379": how doagent-userdata(5) states a key's type,
  * bounds and default. Returns a malloc'd string or NULL on ENOMEM. */

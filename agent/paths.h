@@ -8,9 +8,21 @@
 #define PATH_STATE_DIR "/var/lib/doagent"
 #define PATH_SECRETS_DIR PATH_STATE_DIR "/secrets"
 #define PATH_TLS_KEY PATH_SECRETS_DIR "/tls.key"
+/* The key's copy that redis-server reads ([tls] engine = redis): 0640 root:redis in a
+ * directory only root writes; the secrets directory is root's alone (0700). */
+#define PATH_TLS_KEY_REDIS "/etc/doagent/tls/redis.key"
+/* Plaintext on the droplet alone when Redis' own TLS listens further (port 0). */
+#define PATH_REDIS_SOCKET "/run/redis/redis-server.sock"
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
+#define PATH_REDIS_DIR "/var/lib/redis"
+/* With [storage] volume: the units that mount it and start Redis on it. */
+#define PATH_UNIT_DIR "/etc/systemd/system"
+#define PATH_VOLUME_PATH_UNIT PATH_UNIT_DIR "/doagent-volume.path"
+#define PATH_VOLUME_SERVICE PATH_UNIT_DIR "/doagent-volume.service"
+#define PATH_VOLUME_PATH_WANTS PATH_UNIT_DIR "/paths.target.wants/doagent-volume.path"
+#define PATH_REDIS_VOLUME_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-volume.conf"
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif

@@ -54,6 +54,28 @@ static const struct template_spec spec_connection = {
 static const struct template_spec spec_motd = {
 	"motd", PATH_MOTD, 0644, "root", "root", RENDER_TEXT, false,
 };
+/* With [storage] volume. The mount unit is named for its mount point. */
+static const struct template_spec spec_volume_mount = {
+	"volume.mount", NULL, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_volume_path = {
+	"volume.path", PATH_VOLUME_PATH_UNIT, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_volume_service = {
+	"volume.service", PATH_VOLUME_SERVICE, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_redis_volume = {
+	"redis-volume.conf", PATH_REDIS_VOLUME_DROPIN, 0644, "root", "root", RENDER_TEXT, false,
+};
+/* Without it: what a volume left (a snapshot of a droplet that had one). The mount
+ * unit, wanted by nothing else, is left alone. */
+static const char *const volume_files[] = {
+	PATH_REDIS_VOLUME_DROPIN, PATH_VOLUME_PATH_WANTS, PATH_VOLUME_PATH_UNIT, PATH_VOLUME_SERVICE, NULL,
+};
+
+#ifndef SBINDIR
+#define SBINDIR "/usr/local/sbin"
+#endif
 
 /* The CIDR blocks a source list in the user data stands for, vpc resolved. */
 struct sources {
@@ -70,6 +92,7 @@ struct builder {
 	char *cause;
 	const struct metadata_ipv4 *private_ipv4;
 	const struct metadata_interface *public_if;
+	char *mount_unit_path;		/* where the volume's .mount unit goes */
 };
 
 static int fail(struct builder *b, int r, const char *fmt, ...) _printf_(3, 4);
@@ -145,7 +168,7 @@ static int template_load(struct builder *b, const char *name, char **ret, size_t
 		    dirs[1] ? " nor in " : "", dirs[1] ? dirs[1] : "");
 }
 
-static int add_file(struct builder *b, const struct template_spec *spec)
+static int add_file_at(struct builder *b, const struct template_spec *spec, const char *path)
 {
 	_cleanup_free_ char *tmpl = NULL, *source = NULL, *cause = NULL;
 	struct plan *p = b->plan;
@@ -166,7 +189,7 @@ static int add_file(struct builder *b, const struct template_spec *spec)
 		.sensitive = spec->sensitive,
 	};
 	p->n_files++;
-	f->path = strdup(spec->path);
+	f->path = strdup(path);
 	if (!f->path)
 		return fail(b, -ENOMEM, "out of memory");
 	f->template = TAKE_PTR(source);
@@ -179,6 +202,11 @@ static int add_file(struct builder *b, const struct template_spec *spec)
 	if (r < 0)
 		return fail(b, r, "%s", cause ? cause : "template does not render");
 	return 0;
+}
+
+static int add_file(struct builder *b, const struct template_spec *spec)
+{
+	return add_file_at(b, spec, spec->path);
 }
 
 /* ---- addresses ---- */
@@ -325,6 +353,38 @@ static int set_list(struct render_vars *v, const char *name, char **items)
 
 /* ---- the decisions ---- */
 
+/* [storage] volume: the names that follow from it, and what the user should know. */
+static int decide_storage(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	struct storage_volume *v;
+
+	if (!c->storage_volume) {
+		if (c->line[CONFIG_STORAGE_FILESYSTEM] &&
+		    strv_extend(&b->plan->notices, "[storage] filesystem has no effect without [storage] volume") < 0)
+			return fail(b, -ENOMEM, "out of memory");
+		return 0;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return fail(b, -ENOMEM, "out of memory");
+	b->plan->storage = v;
+	if (storage_volume_init(v, c->storage_volume, config_filesystems[c->storage_filesystem]) < 0)
+		return fail(b, -EINVAL, "[storage] volume: not a volume name");
+	if (asprintf(&b->mount_unit_path, PATH_UNIT_DIR "/%s", v->mount_unit) < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	if (v->label_cut &&
+	    strv_extendf(&b->plan->notices,
+			 "[storage] volume: %s labels hold %zu characters: a blank volume is labelled '%s', its name cut",
+			 v->filesystem, strlen(v->label), v->label) < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	if (c->line[CONFIG_REDIS_APPENDONLY] && !c->redis_appendonly &&
+	    strv_extend(&b->plan->notices,
+			"[redis] appendonly = no with a volume: a crash loses the writes since the last snapshot") < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	return 0;
+}
+
 static int resolve_maxmemory(struct builder *b)
 {
 	const struct config_memory *m = &b->in->config->redis_maxmemory;
@@ -357,6 +417,18 @@ static bool scope_exposed(int scope)
 	return scope != CONFIG_SCOPE_LOOPBACK;
 }
 
+static bool tls_native(const struct config *c)
+{
+	return c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS;
+}
+
+/* Redis' plaintext TCP port, or 0: Redis' own TLS listens on the addresses its
+ * plaintext port does, so with plaintext = loopback and a wider bind it has none. */
+unsigned plan_plaintext_port(const struct config *c)
+{
+	return !tls_native(c) || c->tls_plaintext == c->redis_bind ? c->redis_port : 0;
+}
+
 void plan_open_ports(const struct config *c, unsigned ret[static 2])
 {
 	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
@@ -387,20 +459,38 @@ static int set_vars(struct builder *b)
 	CHECK(render_vars_set(v, "password", b->in->password, RENDER_SENSITIVE));
 	CHECK(render_vars_set_bool(v, "password_generated", b->in->password_generated));
 	CHECK(render_vars_set(v, "maxmemory_policy", config_policies[c->redis_maxmemory_policy], 0));
-	CHECK(render_vars_set(v, "appendonly", c->redis_appendonly ? "yes" : "no", 0));
+	CHECK(render_vars_set(v, "appendonly", config_appendonly(c) ? "yes" : "no", 0));
+	CHECK(render_vars_set(v, "redis_dir", b->plan->storage ? b->plan->storage->redis_dir : PATH_REDIS_DIR, 0));
+	if (b->plan->storage) {
+		const struct storage_volume *s = b->plan->storage;
+
+		CHECK(render_vars_set(v, "volume", s->name, 0));
+		CHECK(render_vars_set(v, "volume_device", s->device, 0));
+		CHECK(render_vars_set(v, "volume_mountpoint", s->mountpoint, 0));
+		CHECK(render_vars_set(v, "volume_mount_unit", s->mount_unit, 0));
+		CHECK(render_vars_set(v, "volume_mount_options", STORAGE_MOUNT_OPTIONS, 0));
+		CHECK(render_vars_set(v, "volume_filesystem", s->filesystem, 0));
+		CHECK(render_vars_set(v, "doagent", SBINDIR "/doagent", 0));
+	}
 	CHECK(render_vars_set_bool(v, "snapshots", c->redis_snapshots));
 	CHECK(resolve_maxmemory(b));
-	CHECK(scope_addresses(b, redis_scope, "bind", true));
+	CHECK(scope_addresses(b, tls_native(c) ? c->redis_bind : redis_scope, "bind", true));
+	CHECK(render_vars_set_bool(v, "plaintext_tcp", plan_plaintext_port(c) != 0));
+	CHECK(render_vars_set(v, "redis_socket", PATH_REDIS_SOCKET, 0));
 	CHECK(render_vars_set(v, "host", scope_host(b, c->redis_bind), 0));
 	CHECK(render_vars_set(v, "redis_host", scope_host(b, redis_scope), 0));
 	CHECK(render_vars_set_bool(v, "redis_exposed", scope_exposed(redis_scope)));
 
 	CHECK(render_vars_set_bool(v, "tls", c->tls_enabled));
+	CHECK(render_vars_set_bool(v, "tls_stunnel", c->tls_enabled && !tls_native(c)));
+	CHECK(render_vars_set_bool(v, "tls_redis", tls_native(c)));
+	CHECK(render_vars_set(v, "tls_engine", config_tls_engines[c->tls_engine], 0));
 	CHECK(render_vars_setf(v, "tls_port", 0, "%u", c->tls_port));
 	CHECK(scope_addresses(b, c->redis_bind, "tls_accept", false));
 	CHECK(render_vars_set_bool(v, "tls_exposed", c->tls_enabled && scope_exposed(c->redis_bind)));
 	CHECK(render_vars_set(v, "tls_cert", PATH_TLS_CERT, 0));
 	CHECK(render_vars_set(v, "tls_key", PATH_TLS_KEY, 0));
+	CHECK(render_vars_set(v, "tls_key_redis", PATH_TLS_KEY_REDIS, 0));
 	CHECK(render_vars_set(v, "tls_fingerprint",
 			      b->in->tls_fingerprint ? b->in->tls_fingerprint : "(made on the droplet's first boot)", 0));
 	CHECK(render_vars_set_bool(v, "tls_self_signed", !c->tls_certificate));
@@ -479,27 +569,50 @@ static int add_actions(struct builder *b)
 		r = strv_extendf(&p->actions,
 				 c->tls_certificate ? "install the user data's TLS certificate and key"
 						    : "create a self-signed TLS certificate for this droplet's addresses and hostname");
+	if (r >= 0 && tls_native(c))
+		r = strv_extend(&p->actions, "copy the TLS key for redis-server to " PATH_TLS_KEY_REDIS " (0640 root:redis)");
+	else if (r >= 0)
+		r = strv_extend(&p->remove, PATH_TLS_KEY_REDIS);
 	if (r >= 0 && c->firewall_backend != CONFIG_FW_NONE)
 		r = strv_extendf(&p->actions, "apply the firewall rules (%s)", p->firewall_backend);
-	if (r >= 0)
+	if (r >= 0 && p->storage)
+		r = strv_extendf(&p->actions,
+				 "the volume %s: format it with %s only if it is blank, mount it at %s, and make "
+				 "Redis' directory %s on it; when it is not attached yet, go on and let "
+				 "%s start Redis once it appears",
+				 p->storage->name, p->storage->filesystem, p->storage->mountpoint, p->storage->redis_dir,
+				 STORAGE_UNIT_PATH);
+	/* With a volume, Redis is started (not enabled) once the volume is mounted. */
+	if (r >= 0 && !p->storage)
 		r = strv_extend(&p->units, UNIT_REDIS);
-	if (r >= 0 && c->tls_enabled)
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = strv_extend(&p->units, UNIT_STUNNEL);
+	else if (r >= 0)
+		r = strv_extend(&p->units_off, UNIT_STUNNEL);
+	if (r >= 0 && p->units_off)
+		r = strv_extend(&p->remove, PATH_STUNNEL_CONF);
+	if (r >= 0 && p->storage)
+		r = strv_extend(&p->units, STORAGE_UNIT_PATH);
 	if (r >= 0 && p->addresses) {
 		_cleanup_free_ char *list = strv_join(p->addresses, ", ");
 
 		r = list ? strv_extendf(&p->actions, "wait until %s %s on an interface",
 					list, p->addresses[1] ? "are" : "is") : -ENOMEM;
 	}
-	if (r >= 0)
+	if (r >= 0 && !p->storage)
 		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
-				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
+				 c->tls_enabled && !tls_native(c) ? " and " UNIT_STUNNEL : "");
+	else if (r >= 0)
+		r = strv_extendf(&p->actions,
+				 "reload systemd, enable and start %s%s; start %s (not enabled: nothing starts it at "
+				 "boot before its volume is mounted) once the volume is mounted",
+				 c->tls_enabled && !tls_native(c) ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
 	for (size_t i = 0; r >= 0 && i < p->n_endpoints; i++) {
 		const struct plan_endpoint *e = &p->endpoints[i];
 
 		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING at %s%s%s:%u%s",
 				 strchr(e->host, ':') ? "[" : "", e->host, strchr(e->host, ':') ? "]" : "",
-				 e->port, e->tls ? " through TLS" : "");
+				 e->port, !e->tls ? "" : tls_native(c) ? " through TLS (Redis' own)" : " through TLS (stunnel)");
 	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
@@ -533,11 +646,14 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		if (r < 0)
 			goto out;
 	}
+	r = decide_storage(&b);
+	if (r < 0)
+		goto out;
 	r = set_vars(&b);
 	if (r < 0)
 		goto out;
 	r = add_file(&b, &spec_redis);
-	if (r >= 0 && c->tls_enabled)
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = add_file(&b, &spec_stunnel);
 	if (r >= 0 && (c->firewall_backend == CONFIG_FW_AUTO || c->firewall_backend == CONFIG_FW_NFTABLES))
 		r = add_file(&b, &spec_firewall);
@@ -545,11 +661,24 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_file(&b, &spec_connection);
 	if (r >= 0)
 		r = add_file(&b, &spec_motd);
+	if (r >= 0 && b.plan->storage) {
+		r = add_file_at(&b, &spec_volume_mount, b.mount_unit_path);
+		if (r >= 0)
+			r = add_file(&b, &spec_volume_path);
+		if (r >= 0)
+			r = add_file(&b, &spec_volume_service);
+		if (r >= 0)
+			r = add_file(&b, &spec_redis_volume);
+	} else
+		for (size_t i = 0; r >= 0 && volume_files[i]; i++)
+			r = strv_extend(&b.plan->remove, volume_files[i]);
 	if (r >= 0)
 		r = add_rule_lines(&b);
 	if (r >= 0 && c->tls_enabled)
 		r = add_endpoints(&b, c->redis_bind, c->tls_port, true);
-	if (r >= 0)
+	/* Plaintext wherever Redis listens for it on TCP (nowhere with Redis' own TLS and
+	 * plaintext = loopback under a wider bind: the Unix socket is not advertised). */
+	if (r >= 0 && plan_plaintext_port(c))
 		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false);
 	if (r >= 0)
 		r = add_actions(&b);
@@ -561,6 +690,7 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	b.plan->metadata_root_only = c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY;
 out:
 	render_vars_free(b.vars);
+	free(b.mount_unit_path);
 	sources_done(&b.allow);
 	sources_done(&b.ssh_allow);
 	if (r < 0) {
@@ -598,7 +728,24 @@ int plan_print(const struct plan *p, FILE *f)
 	for (i = 0; i < p->n_files; i++)
 		fprintf(f, "  - %s  %04o %s:%s%s\n", p->files[i].path, (unsigned)p->files[i].mode,
 			p->files[i].owner, p->files[i].group, p->files[i].sensitive ? "  (holds secrets)" : "");
+	print_list(f, "files to remove (left by an earlier configuration)", p->remove);
 	print_list(f, "units to enable and start", p->units);
+	print_list(f, "units to stop and disable (left by an earlier configuration)", p->units_off);
+	if (p->storage) {
+		const struct storage_volume *v = p->storage;
+
+		fprintf(f, "storage (the volume %s):\n", v->name);
+		fprintf(f, "  - device: %s\n", v->device);
+		fprintf(f, "  - mount: %s at %s, options %s\n", v->mount_unit, v->mountpoint, STORAGE_MOUNT_OPTIONS);
+		fprintf(f, "  - format: only if blank (libblkid finds no filesystem, no partition table and no other "
+			   "signature on it): %s, label '%s'; a device that holds anything is never formatted\n",
+			v->filesystem, v->label);
+		fprintf(f, "  - Redis' dir: %s (redis:redis, 0750)\n", v->redis_dir);
+		fprintf(f, "  - %s: started once the volume is mounted, never before (not enabled; "
+			   "RequiresMountsFor=%s)\n", UNIT_REDIS, v->redis_dir);
+		fprintf(f, "  - until %s appears: Redis does not start; %s starts it on the volume when it does\n",
+			v->device, STORAGE_UNIT_PATH);
+	}
 	fprintf(f, "firewall (%s%s):\n", p->firewall_backend,
 		strcmp(p->firewall_backend, "auto") == 0 ? ": ufw when it is active, else nftables" : "");
 	for (char **r = p->rules; r && *r; r++)
@@ -655,10 +802,29 @@ json_object *plan_to_json(const struct plan *p)
 	json_object_object_add(o, "droplet_id", json_object_new_string(p->droplet_id));
 	json_object_object_add(o, "notices", strv_to_json(p->notices));
 	json_object_object_add(o, "files", TAKE_PTR(files));
+	json_object_object_add(o, "remove", strv_to_json(p->remove));
 	json_object_object_add(o, "units", strv_to_json(p->units));
+	json_object_object_add(o, "units_off", strv_to_json(p->units_off));
 	json_object_object_add(o, "firewall_backend", json_object_new_string(p->firewall_backend));
 	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
 	json_object_object_add(o, "steps", strv_to_json(p->actions));
+	if (p->storage) {
+		json_object *st = json_object_new_object();
+
+		if (!st)
+			return NULL;
+		json_object_object_add(o, "storage", st);
+		json_object_object_add(st, "volume", json_object_new_string(p->storage->name));
+		json_object_object_add(st, "device", json_object_new_string(p->storage->device));
+		json_object_object_add(st, "mountpoint", json_object_new_string(p->storage->mountpoint));
+		json_object_object_add(st, "mount_unit", json_object_new_string(p->storage->mount_unit));
+		json_object_object_add(st, "mount_options", json_object_new_string(STORAGE_MOUNT_OPTIONS));
+		json_object_object_add(st, "format", json_object_new_string("only if blank"));
+		json_object_object_add(st, "filesystem", json_object_new_string(p->storage->filesystem));
+		json_object_object_add(st, "label", json_object_new_string(p->storage->label));
+		json_object_object_add(st, "redis_dir", json_object_new_string(p->storage->redis_dir));
+	} else
+		json_object_object_add(o, "storage", NULL);
 	json_object_object_add(o, "maxmemory", json_object_new_uint64(p->maxmemory));
 	json_object_object_add(o, "addresses", strv_to_json(p->addresses));
 	{
@@ -741,9 +907,12 @@ void plan_free(struct plan *p)
 	free(p->files);
 	free(p->droplet_id);
 	strv_free(p->units);
+	strv_free(p->units_off);
+	strv_free(p->remove);
 	strv_free(p->actions);
 	strv_free(p->rules);
 	strv_free(p->notices);
+	free(p->storage);
 	strv_free(p->ssh4);
 	strv_free(p->ssh6);
 	strv_free(p->allow4);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "macro.h"
 #include "metadata.h"
+#include "storage.h"
 
 struct plan_file {
 	char *path;		/* absolute, on the droplet */
@@ -36,9 +37,12 @@ struct plan {
 	struct plan_file *files;
 	size_t n_files;
 	char **units;		/* to enable and start, NULL-terminated */
+	char **units_off;	/* to stop and disable when an earlier run left them; or NULL */
+	char **remove;		/* files of an earlier configuration to remove; or NULL */
 	char **actions;		/* other steps, as sentences, NULL-terminated */
 	char **rules;		/* the firewall policy, one rule a line, NULL-terminated */
 	char **notices;		/* things the user should know, NULL-terminated */
+	struct storage_volume *storage;	/* the volume for Redis' data; NULL: none */
 	const char *firewall_backend;
 	unsigned long long maxmemory;	/* resolved, in bytes; 0 = no limit */
 	/* The firewall policy, resolved (vpc made a block), for fw.c's backends. */
@@ -85,6 +89,10 @@ int plan_parse_meminfo(const char *text, unsigned long long *ret);
 
 /* The ports the firewall opens to [firewall] allow: [0] Redis, [1] TLS; 0 = closed. */
 void plan_open_ports(const struct config *c, unsigned ret[static 2]);
+
+/* The TCP port Redis serves plaintext on: [redis] port, or 0 with [tls] engine = redis
+ * and plaintext = loopback under a wider bind (plaintext is then on PATH_REDIS_SOCKET). */
+unsigned plan_plaintext_port(const struct config *c);
 
 void plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)

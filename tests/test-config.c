@@ -54,6 +54,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.firewall_ssh_allow.n, 2);
 	assert_int_equal(c.firewall_ssh_port, 22);
 	assert_int_equal(c.firewall_metadata, CONFIG_METADATA_OPEN);
+	assert_null(c.storage_volume);
+	assert_int_equal(c.storage_filesystem, CONFIG_FS_EXT4);
 	config_done(&c);
 }
 
@@ -399,6 +401,115 @@ static void test_check(void **state)
 	config_done(&c);
 }
 
+/* [storage] volume: DigitalOcean's rule for volume names, and nothing else. */
+static void test_volume_name(void **state)
+{
+	static const char *const good[] = {
+		"a", "redis-1-data", "x-", "vol--2", "abcdefghijklmnopqrstuvwxyz0123456789-abcdefghijklmnopqrstuvwxyz0",
+	};
+	static const char *const bad[] = {
+		"", "1-data", "-data", "Redis", "redis_1", "redis.1", "redis 1", "redis/1", "../etc", "redis\n1",
+		"r\xc3\xa9" "dis", "abcdefghijklmnopqrstuvwxyz0123456789-abcdefghijklmnopqrstuvwxyz01",
+	};
+	struct config c;
+	size_t i;
+
+	assert_int_equal(config_init(&c), 0);
+	for (i = 0; i < ELEMENTSOF(good); i++) {
+		assert_int_equal(set(&c, "storage", "volume", good[i]), 0);
+		assert_string_equal(c.storage_volume, good[i]);
+	}
+	for (i = 0; i < ELEMENTSOF(bad); i++) {
+		const struct config_key *k = config_find("storage", "volume");
+		_cleanup_free_ char *cause = NULL;
+
+		assert_int_not_equal(config_set(&c, k, bad[i], &cause), 0);
+		assert_non_null(cause);
+		/* The last good value stays. */
+		assert_string_equal(c.storage_volume, good[ELEMENTSOF(good) - 1]);
+	}
+	assert_int_equal(set(&c, "storage", "filesystem", "xfs"), 0);
+	assert_int_equal(c.storage_filesystem, CONFIG_FS_XFS);
+	assert_int_equal(set(&c, "storage", "filesystem", "btrfs"), -EINVAL);
+	assert_int_equal(set(&c, "storage", "filesystem", "XFS"), -EINVAL);
+	config_done(&c);
+}
+
+/* appendonly: yes by default with a volume; what the user data says wins. */
+static void test_appendonly_default(void **state)
+{
+	struct config c;
+
+	assert_int_equal(config_init(&c), 0);
+	assert_false(config_appendonly(&c));
+	assert_int_equal(set(&c, "storage", "volume", "redis-1-data"), 0);
+	assert_true(config_appendonly(&c));
+	assert_int_equal(set(&c, "redis", "appendonly", "no"), 0);
+	c.line[CONFIG_REDIS_APPENDONLY] = 3;
+	assert_false(config_appendonly(&c));
+	config_done(&c);
+
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(set(&c, "redis", "appendonly", "yes"), 0);
+	c.line[CONFIG_REDIS_APPENDONLY] = 3;
+	assert_true(config_appendonly(&c));
+	config_done(&c);
+}
+
+/* [tls] engine = redis: Redis' plaintext port is where its TLS port is, or not on TCP. */
+static void test_check_engine(void **state)
+{
+	struct config c;
+	struct violations v = { 0 };
+	const struct config_key *engine = config_find("tls", "engine");
+	_cleanup_free_ char *cause = NULL;
+	static const struct {
+		int bind, plaintext;
+		unsigned violations;
+	} cases[] = {
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_LOOPBACK, 0 },	/* no plaintext TCP port */
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PRIVATE, 0 },	/* both on the same addresses */
+		{ CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_LOOPBACK, 0 },
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_ALL, 0 },
+		{ CONFIG_SCOPE_PUBLIC, CONFIG_SCOPE_PRIVATE, 1 },	/* Redis cannot do that */
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_PUBLIC, 1 },
+	};
+	size_t i;
+
+	assert_non_null(engine);
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_STUNNEL);
+	assert_int_equal(config_set(&c, engine, "redis", &cause), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	assert_int_equal(config_set(&c, engine, "Redis", &cause), -EINVAL);
+	assert_string_equal(cause, "not one of stunnel, redis");
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		c.redis_bind = cases[i].bind;
+		c.tls_plaintext = cases[i].plaintext;
+		c.line[CONFIG_TLS_PLAINTEXT] = 0;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_ENGINE);
+		c.line[CONFIG_TLS_PLAINTEXT] = 4;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_PLAINTEXT);
+		/* stunnel, or no TLS at all, serves any of these. */
+		c.tls_engine = CONFIG_TLS_STUNNEL;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_engine = CONFIG_TLS_REDIS;
+		c.tls_enabled = false;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_enabled = true;
+	}
+	config_done(&c);
+}
+
 static void test_synopsis(void **state)
 {
 	_cleanup_free_ char *port = config_key_synopsis(config_find("redis", "port"));
@@ -409,6 +520,17 @@ static void test_synopsis(void **state)
 	assert_string_equal(policy, "volatile-lru | volatile-lfu | volatile-random | volatile-ttl | allkeys-lru | "
 				    "allkeys-lfu | allkeys-random | noeviction; default allkeys-lru");
 	assert_string_equal(password, "printable ASCII, 16 to 128 characters; default none");
+}
+
+static void test_synopsis_storage(void **state)
+{
+	_cleanup_free_ char *volume = config_key_synopsis(config_find("storage", "volume"));
+	_cleanup_free_ char *fs = config_key_synopsis(config_find("storage", "filesystem"));
+	_cleanup_free_ char *aof = config_key_synopsis(config_find("redis", "appendonly"));
+
+	assert_string_equal(volume, "a-z, then a-z, 0-9 and -, 1 to 64 characters; default none");
+	assert_string_equal(fs, "ext4 | xfs; default ext4");
+	assert_string_equal(aof, "yes or no; default no (yes with [storage] volume)");
 }
 
 int main(void)
@@ -426,7 +548,11 @@ int main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_volume_name),
+		cmocka_unit_test(test_appendonly_default),
+		cmocka_unit_test(test_check_engine),
 		cmocka_unit_test(test_synopsis),
+		cmocka_unit_test(test_synopsis_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

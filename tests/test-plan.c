@@ -248,6 +248,60 @@ static void test_endpoints(void **state)
 	ctx_done(&x);
 }
 
+/* [tls] engine = redis: Redis serves TLS itself on the same port and addresses; its
+ * plaintext port is where bind is, or (plaintext = loopback) not on TCP at all. */
+static void test_engine_redis(void **state)
+{
+	struct ctx x;
+	const char *conf;
+
+	ctx_init(&x, "full.json");
+	x.c.tls_engine = CONFIG_TLS_REDIS;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "bind 127.0.0.1 -::1 10.132.255.113"));
+	assert_true(has_line(conf, "port 0"));
+	assert_true(has_line(conf, "unixsocket /run/redis/redis-server.sock"));
+	assert_true(has_line(conf, "tls-port 6380"));
+	assert_true(has_line(conf, "tls-cert-file /etc/doagent/tls/redis.crt"));
+	assert_true(has_line(conf, "tls-key-file /etc/doagent/tls/redis.key"));
+	assert_true(has_line(conf, "tls-auth-clients no"));
+	assert_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->units_off, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->remove, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	/* The same TLS endpoints as stunnel's, and no plaintext one. */
+	assert_int_equal(x.plan->n_endpoints, 2);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6380, true);
+	expect_endpoint(x.plan, 1, "10.132.255.113", 6380, true);
+	assert_true(any_contains(x.plan->actions, "PING at 10.132.255.113:6380 through TLS (Redis' own)"));
+	assert_int_equal(x.plan->open_ports[0], 0);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+	assert_int_equal(plan_plaintext_port(&x.c), 0);
+
+	/* plaintext = bind: both ports on the same addresses, both checked and opened. */
+	x.c.tls_plaintext = CONFIG_SCOPE_PRIVATE;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "port 6379"));
+	assert_null(strstr(conf, "unixsocket"));
+	assert_int_equal(x.plan->n_endpoints, 4);
+	expect_endpoint(x.plan, 3, "10.132.255.113", 6379, false);
+	assert_int_equal(x.plan->open_ports[0], 6379);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+
+	/* stunnel: no Redis TLS, and the redis engine's key copy goes. */
+	x.c.tls_engine = CONFIG_TLS_STUNNEL;
+	x.c.tls_plaintext = CONFIG_SCOPE_LOOPBACK;
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "tls-"));
+	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	assert_null(x.plan->units_off);
+	ctx_done(&x);
+}
+
 static void test_no_private_interface(void **state)
 {
 	struct ctx x;
@@ -403,18 +457,94 @@ static void test_meminfo(void **state)
 	assert_int_equal(plan_parse_meminfo("", &v), -EINVAL);
 }
 
+/* [storage] volume: Redis' dir on it, append-only, the four units rendered, Redis
+ * started rather than enabled; none of that, and the old units removed, without. */
+static void test_storage(void **state)
+{
+	_cleanup_free_ char *cause = NULL;
+	const struct plan_file *redis, *mount, *path, *service, *dropin;
+	struct ctx x;
+	size_t i;
+
+	ctx_init(&x, "full.json");
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_non_null(x.plan->storage);
+	assert_string_equal(x.plan->storage->device, "/dev/disk/by-id/scsi-0DO_Volume_redis-1-data");
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	assert_true(has_line(redis->content, "dir /mnt/redis_1_data/redis"));
+	assert_true(has_line(redis->content, "appendonly yes"));
+	mount = file(x.plan, "/etc/systemd/system/mnt-redis_1_data.mount");
+	path = file(x.plan, "/etc/systemd/system/doagent-volume.path");
+	service = file(x.plan, "/etc/systemd/system/doagent-volume.service");
+	dropin = file(x.plan, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf");
+	assert_non_null(mount);
+	assert_non_null(path);
+	assert_non_null(service);
+	assert_non_null(dropin);
+	assert_int_equal(mount->mode, 0644);
+	assert_true(has_line(mount->content, "What=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(mount->content, "Where=/mnt/redis_1_data"));
+	assert_true(has_line(mount->content, "Options=nofail,discard,noatime"));
+	assert_null(strstr(mount->content, "\nType="));
+	assert_true(has_line(path->content, "PathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(path->content, "Unit=doagent-volume.service"));
+	assert_true(has_line(service->content, "After=doagent.service"));
+	assert_true(has_line(service->content, "ConditionPathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(service->content, "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data --filesystem ext4"));
+	assert_true(has_line(dropin->content, "RequiresMountsFor=/mnt/redis_1_data/redis"));
+	assert_true(has_line(dropin->content, "ConditionPathIsMountPoint=/mnt/redis_1_data"));
+	assert_true(has_line(dropin->content, "ReadWritePaths=/mnt/redis_1_data/redis"));
+	/* Started by doagent once the volume is mounted, never enabled. */
+	assert_false(strv_contains(x.plan->units, "redis-server.service"));
+	assert_true(strv_contains(x.plan->units, "doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	/* Nothing of the volume's is removed; only the key's copy of Redis' own TLS. */
+	assert_int_equal(strv_length(x.plan->remove), 1);
+	assert_string_equal(x.plan->remove[0], "/etc/doagent/tls/redis.key");
+	assert_false(any_contains(x.plan->notices, "labelled"));
+
+	/* What the user data says about appendonly wins, with a notice. */
+	assert_int_equal(config_set(&x.c, config_find("redis", "appendonly"), "no", &cause), 0);
+	x.c.line[CONFIG_REDIS_APPENDONLY] = 4;
+	assert_int_equal(config_set(&x.c, config_find("storage", "filesystem"), "xfs", &cause), 0);
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data-volume", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	assert_true(any_contains(x.plan->notices, "appendonly = no with a volume"));
+	assert_true(any_contains(x.plan->notices, "xfs labels hold 12 characters: a blank volume is labelled 'redis-1-data'"));
+	assert_true(has_line(file(x.plan, "/etc/systemd/system/doagent-volume.service")->content,
+			     "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data-volume --filesystem xfs"));
+	ctx_done(&x);
+
+	/* Without a volume. */
+	ctx_init(&x, "full.json");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(x.plan->storage);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "dir /var/lib/redis"));
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	for (i = 0; i < x.plan->n_files; i++)
+		assert_null(strstr(x.plan->files[i].path, "/etc/systemd/"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/paths.target.wants/doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "redis-server.service"));
+	ctx_done(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_full),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_engine_redis),
 		cmocka_unit_test(test_no_private_interface),
 		cmocka_unit_test(test_maxmemory),
 		cmocka_unit_test(test_firewall),
 		cmocka_unit_test(test_template_override),
 		cmocka_unit_test(test_write_tree_and_json),
 		cmocka_unit_test(test_meminfo),
+		cmocka_unit_test(test_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

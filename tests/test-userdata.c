@@ -277,13 +277,16 @@ static const char full_doc[] =
 	CERT_INI						/* 18-21 */
 	KEY_INI							/* 22-24 */
 	"plaintext = private\n"					/* 25 */
-	"\n"							/* 26 */
+	"engine = stunnel\n"					/* 26 */
 	"[firewall]\n"						/* 27 */
 	"backend = nftables\n"					/* 28 */
 	"allow = vpc, 203.0.113.7/32, 2001:db8::/32\n"		/* 29 */
 	"ssh-allow = 198.51.100.0/24 ; the office\n"		/* 30 */
 	"ssh-port = 2222\n"					/* 31 */
-	"metadata = root-only\n";				/* 32 */
+	"metadata = root-only\n"				/* 32 */
+	"[storage]\n"						/* 33 */
+	"volume = redis-1-data\n"				/* 34 */
+	"filesystem = xfs\n";					/* 35 */
 
 static void assert_full(const struct result *res)
 {
@@ -300,11 +303,14 @@ static void assert_full(const struct result *res)
 		[CONFIG_TLS_CERTIFICATE] = 18,
 		[CONFIG_TLS_KEY] = 22,
 		[CONFIG_TLS_PLAINTEXT] = 25,
+		[CONFIG_TLS_ENGINE] = 26,
 		[CONFIG_FIREWALL_BACKEND] = 28,
 		[CONFIG_FIREWALL_ALLOW] = 29,
 		[CONFIG_FIREWALL_SSH_ALLOW] = 30,
 		[CONFIG_FIREWALL_SSH_PORT] = 31,
 		[CONFIG_FIREWALL_METADATA] = 32,
+		[CONFIG_STORAGE_VOLUME] = 34,
+		[CONFIG_STORAGE_FILESYSTEM] = 35,
 	};
 	const struct config *c = &res->c;
 	size_t i;
@@ -330,6 +336,7 @@ static void assert_full(const struct result *res)
 	assert_string_equal(c->tls_certificate, CERT_PEM);
 	assert_string_equal(c->tls_key, KEY_PEM);
 	assert_int_equal(c->tls_plaintext, CONFIG_SCOPE_PRIVATE);
+	assert_int_equal(c->tls_engine, CONFIG_TLS_STUNNEL);
 	assert_int_equal(c->firewall_backend, CONFIG_FW_NFTABLES);
 	assert_true(c->firewall_allow.vpc);
 	assert_int_equal(c->firewall_allow.n, 2);
@@ -340,6 +347,8 @@ static void assert_full(const struct result *res)
 	assert_addr(&c->firewall_ssh_allow, 0, "198.51.100.0/24");
 	assert_int_equal(c->firewall_ssh_port, 2222);
 	assert_int_equal(c->firewall_metadata, CONFIG_METADATA_ROOT_ONLY);
+	assert_string_equal(c->storage_volume, "redis-1-data");
+	assert_int_equal(c->storage_filesystem, CONFIG_FS_XFS);
 	for (i = 0; i < _CONFIG_KEY_MAX; i++) {
 		assert_int_not_equal(lines[i], 0);	/* the document sets every key */
 		if (c->line[i] != lines[i])
@@ -1290,13 +1299,13 @@ static void test_diag_format(void **state)
 
 	parse_str("#doagent\n[redsi]\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls] and [firewall]); did you mean [redis]?");
+	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls], [firewall] and [storage]); did you mean [redis]?");
 	free(text);
 	result_done(&res);
 
 	parse_str("#doagent\nport = 1\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls] or [firewall]");
+	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls], [firewall] or [storage]");
 	free(text);
 	result_done(&res);
 

@@ -48,9 +48,9 @@ root=$CONTAINER_ROOT
 ip=$CONTAINER_IP
 
 # The packages the provisioning must install itself.
-chroot "$root" dpkg --purge redis-server redis-tools stunnel4 nftables >"$TMP/purge.log" 2>&1 || {
+chroot "$root" dpkg --purge redis-server redis-tools stunnel4 nftables xfsprogs >"$TMP/purge.log" 2>&1 || {
 	tail -n 20 "$TMP/purge.log" >&2
-	_ct_die "cannot remove redis-server, stunnel4 and nftables from the root"
+	_ct_die "cannot remove redis-server, stunnel4, nftables and xfsprogs from the root"
 }
 # A DigitalOcean base image updates from its security archive: so does this one,
 # and the check for pending security updates has something to find.
@@ -235,7 +235,7 @@ for f in /usr/sbin/doagent /usr/bin/doagent-launch /etc/doagent/doagent.conf \
 done
 check; grep -qx 'ExecStart=/usr/sbin/doagent' "$root$unitdir/doagent.service" ||
 	fail "doagent.service does not run /usr/sbin/doagent"
-for pkg in redis-server stunnel4 nftables; do
+for pkg in redis-server stunnel4 nftables e2fsprogs xfsprogs; do
 	check; chroot "$root" dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
 		fail "$pkg is not installed"
 done
