@@ -50,6 +50,7 @@
 #include "log.h"
 #include "paths.h"
 #include "sdlib.h"
+#include "storage.h"
 #include "strutil.h"
 #include "strv.h"
 #include "systemd.h"
@@ -63,6 +64,7 @@ static const struct boot_step *const boot_steps[] = {
 	&step_files,
 	&step_firewall,
 	&step_network,
+	&step_storage,
 	&step_units,
 	&step_ready,
 };
@@ -71,6 +73,7 @@ static const struct boot_step *const boot_steps[] = {
  * services that read the files): what was written before them is made durable first. */
 static const struct boot_step *const boot_sync_before[] = {
 	&step_firewall,
+	&step_storage,
 	&step_units,
 };
 
@@ -102,7 +105,7 @@ static void write_motd_failure(struct boot *b, const char *error)
 /* Invalid user data: make sure Redis is neither running nor able to start. */
 static void fail_closed(struct boot *b)
 {
-	static const char *const units[] = { UNIT_STUNNEL, UNIT_REDIS };
+	static const char *const units[] = { UNIT_SENTINEL, UNIT_STUNNEL, UNIT_REDIS };
 	_cleanup_free_ char *flag = boot_path(b, PATH_CONFIGURED_FLAG);
 	size_t i;
 
@@ -315,7 +318,9 @@ static void print_text(const struct state *s)
 int boot_status(const char *root, bool json, bool show_secrets)
 {
 	_cleanup_free_ char *dir = NULL, *cause = NULL, *conn_path = NULL, *conn = NULL;
+	struct storage_record vol = { 0 };
 	struct state s = { 0 };
+	bool have_vol;
 	size_t len;
 	int r;
 
@@ -329,6 +334,8 @@ int boot_status(const char *root, bool json, bool show_secrets)
 	}
 	if (show_secrets && fileio_read_file(conn_path, 64 * 1024, &conn, &len) < 0)
 		conn = NULL;
+	/* The volume, when there is one: what it waits for, or where Redis' data is. */
+	have_vol = storage_record_load(dir, &vol, NULL) == 0;
 	if (json) {
 		_cleanup_json_ json_object *o = json_object_new_object(), *steps = json_object_new_array();
 		size_t i;
@@ -353,11 +360,14 @@ int boot_status(const char *root, bool json, bool show_secrets)
 			json_object_object_add(st, "duration_ms", json_object_new_int64((int64_t)s.steps[i].duration_ms));
 		}
 		json_object_object_add(o, "steps", TAKE_PTR(steps));
+		json_object_object_add(o, "storage", have_vol ? storage_record_to_json(&vol) : NULL);
 		if (conn)
 			json_object_object_add(o, "connection", json_object_new_string(conn));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		print_text(&s);
+		if (have_vol)
+			storage_record_print(&vol, stdout);
 		if (conn)
 			printf("\n%s", conn);
 		else if (s.result && strcmp(s.result, "success") == 0 && !show_secrets)
@@ -367,6 +377,7 @@ int boot_status(const char *root, bool json, bool show_secrets)
 	if (!s.result)
 		r = DOAGENT_EXIT_FAILURE;
 	state_done(&s);
+	storage_record_done(&vol);
 	if (conn)
 		explicit_bzero(conn, strlen(conn));
 	return r;

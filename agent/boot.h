@@ -38,6 +38,7 @@ struct boot {
 	sd_bus *bus;
 	bool configured;		/* this droplet was configured before: render nothing */
 	bool changed;			/* a file changed: restart what uses it */
+	bool storage_waiting;		/* [storage] volume is not attached yet: Redis waits for it */
 	uint64_t started_ms;		/* monotonic: when this run started (the deadline counts from it) */
 };
 
@@ -49,7 +50,7 @@ struct boot_step {
 };
 
 extern const struct boot_step step_metadata, step_state, step_userdata, step_secrets, step_tls,
-	step_files, step_firewall, step_network, step_units, step_ready;
+	step_files, step_firewall, step_network, step_storage, step_units, step_ready;
 
 struct fw_policy;
 /* The firewall policy the plan decided (pointers into the plan). */
@@ -62,6 +63,12 @@ int boot_run(const struct boot_options *opt);
 /* doagent --status: print the last run's outcome (as JSON with json); the connection
  * details too when show_secrets. Returns the exit status. */
 int boot_status(const char *root, bool json, bool show_secrets);
+
+/* doagent --attach-volume NAME --filesystem FS, as doagent-volume.service runs it
+ * when the volume's device appears, once doagent has configured this droplet on
+ * this boot: probe, format if blank, mount, Redis' directory, and Redis started on
+ * it. Returns the exit status. */
+int boot_attach_volume(const char *name, const char *filesystem);
 
 /* path under the root (a malloc'd "<root><path>"). */
 char *boot_path(const struct boot *b, const char *path);

@@ -16,6 +16,9 @@ enum config_type {
 	CONFIG_SECRET,		/* char *: printable ASCII, length min..max */
 	CONFIG_PEM,		/* char *: a PEM block, or NULL for the default */
 	CONFIG_ADDRLIST,	/* struct config_addrlist */
+	CONFIG_PEER,		/* char *: "self", or a private IPv4 address (normalized); NULL unset */
+	CONFIG_COUNT,		/* unsigned, min..max */
+	CONFIG_NAME,		/* char *: a DigitalOcean name (a-z, then a-z 0-9 -), length min..max; NULL unset */
 };
 
 enum {
@@ -41,6 +44,11 @@ enum config_key_id {
 	CONFIG_FIREWALL_SSH_ALLOW,
 	CONFIG_FIREWALL_SSH_PORT,
 	CONFIG_FIREWALL_METADATA,
+	CONFIG_STORAGE_VOLUME,
+	CONFIG_STORAGE_FILESYSTEM,
+	CONFIG_REPLICATION_GROUP,
+	CONFIG_REPLICATION_PRIMARY,
+	CONFIG_REPLICATION_QUORUM,
 	_CONFIG_KEY_MAX,
 };
 
@@ -48,6 +56,7 @@ enum config_key_id {
 enum config_scope { CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PUBLIC, CONFIG_SCOPE_ALL };
 enum config_backend { CONFIG_FW_AUTO, CONFIG_FW_NFTABLES, CONFIG_FW_UFW, CONFIG_FW_NONE };
 enum config_metadata { CONFIG_METADATA_OPEN, CONFIG_METADATA_ROOT_ONLY };
+enum config_filesystem { CONFIG_FS_EXT4, CONFIG_FS_XFS };
 /* What serves TLS: stunnel in front of Redis, or Redis itself (tls-port). */
 enum config_tls_engine { CONFIG_TLS_STUNNEL, CONFIG_TLS_REDIS };
 
@@ -86,6 +95,11 @@ struct config {
 	struct config_addrlist firewall_ssh_allow;
 	unsigned firewall_ssh_port;
 	int firewall_metadata;		/* enum config_metadata */
+	char *storage_volume;		/* NULL: Redis' data stays on the droplet's own disk */
+	int storage_filesystem;		/* enum config_filesystem: for a blank volume only */
+	char *replication_group;	/* the Sentinel master name; NULL: a droplet on its own */
+	char *replication_primary;	/* "self", or the first primary's private IPv4 address */
+	unsigned replication_quorum;	/* Sentinels that must agree the primary is down */
 
 	unsigned line[_CONFIG_KEY_MAX];	/* where user data set each key; 0 = default */
 };
@@ -102,11 +116,13 @@ struct config_key {
 	unsigned flags;
 	size_t offset;			/* of the value in struct config */
 	const char *summary;		/* one line for doagent-userdata(5) and --help */
+	const char *default_note;	/* NULL, or when another key changes the default */
 };
 
 extern const struct config_key config_keys[_CONFIG_KEY_MAX];
 extern const char *const config_policies[];
 extern const char *const config_scopes[];
+extern const char *const config_filesystems[];
 extern const char *const config_tls_engines[];
 
 /* Fill c with every key's default. Returns 0 or -ENOMEM. */
@@ -138,6 +154,18 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 unsigned config_check(const struct config *c,
 		      void (*report)(enum config_key_id id, const char *message, void *userdata),
 		      void *userdata);
+
+/* [redis] appendonly as Redis gets it: what the user data says, else yes with a
+ * [storage] volume or a [replication] group, and the table's default otherwise. */
+bool config_appendonly(const struct config *c);
+
+/* Whether redis-server itself uses the TLS key: Redis' own TLS ([tls] engine = redis),
+ * or a replication group, whose replicas and Sentinels speak TLS to each other. */
+bool config_redis_uses_tls(const struct config *c);
+
+/* [replication] primary says this node is the group's first primary: "self", or its
+ * own private address (own_ip, NULL when it has none). */
+bool config_replication_self(const struct config *c, const char *own_ip);
 
 /* "port, 1 to 65535; default 6379": how doagent-userdata(5) states a key's type,
  * bounds and default. Returns a malloc'd string or NULL on ENOMEM. */

@@ -16,6 +16,17 @@
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
+#define PATH_REDIS_DIR "/var/lib/redis"
+/* With [storage] volume: the units that mount it and start Redis on it. */
+#define PATH_UNIT_DIR "/etc/systemd/system"
+#define PATH_VOLUME_PATH_UNIT PATH_UNIT_DIR "/doagent-volume.path"
+#define PATH_VOLUME_SERVICE PATH_UNIT_DIR "/doagent-volume.service"
+#define PATH_VOLUME_PATH_WANTS PATH_UNIT_DIR "/paths.target.wants/doagent-volume.path"
+#define PATH_REDIS_VOLUME_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-volume.conf"
+#define PATH_REDIS_GROUP_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-group.conf"
+#define PATH_SENTINEL_CONF "/etc/redis/sentinel.conf"
+/* Sentinel's port, TLS only (Redis' own); the standard Sentinel port. */
+#define SENTINEL_PORT 26379
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -29,6 +40,7 @@
 
 #define UNIT_REDIS "redis-server.service"
 #define UNIT_STUNNEL "stunnel@doagent-redis.service"
+#define UNIT_SENTINEL "redis-sentinel.service"
 #define UNIT_FIREWALL "doagent-firewall.service"
 
 #endif

@@ -42,6 +42,17 @@ struct template_spec {
 static const struct template_spec spec_redis = {
 	"redis.conf", PATH_REDIS_CONF, 0640, "root", "redis", RENDER_REDIS, true,
 };
+/* In a replication group Redis rewrites redis.conf (Sentinel's REPLICAOF, then CONFIG
+ * REWRITE) and Sentinel rewrites sentinel.conf: both belong to redis then. */
+static const struct template_spec spec_redis_group = {
+	"redis.conf", PATH_REDIS_CONF, 0640, "redis", "redis", RENDER_REDIS, true,
+};
+static const struct template_spec spec_sentinel = {
+	"sentinel.conf", PATH_SENTINEL_CONF, 0640, "redis", "redis", RENDER_REDIS, true,
+};
+static const struct template_spec spec_redis_group_dropin = {
+	"redis-group.conf", PATH_REDIS_GROUP_DROPIN, 0644, "root", "root", RENDER_TEXT, false,
+};
 static const struct template_spec spec_stunnel = {
 	"stunnel.conf", PATH_STUNNEL_CONF, 0644, "root", "root", RENDER_STUNNEL, false,
 };
@@ -54,6 +65,28 @@ static const struct template_spec spec_connection = {
 static const struct template_spec spec_motd = {
 	"motd", PATH_MOTD, 0644, "root", "root", RENDER_TEXT, false,
 };
+/* With [storage] volume. The mount unit is named for its mount point. */
+static const struct template_spec spec_volume_mount = {
+	"volume.mount", NULL, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_volume_path = {
+	"volume.path", PATH_VOLUME_PATH_UNIT, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_volume_service = {
+	"volume.service", PATH_VOLUME_SERVICE, 0644, "root", "root", RENDER_TEXT, false,
+};
+static const struct template_spec spec_redis_volume = {
+	"redis-volume.conf", PATH_REDIS_VOLUME_DROPIN, 0644, "root", "root", RENDER_TEXT, false,
+};
+/* Without it: what a volume left (a snapshot of a droplet that had one). The mount
+ * unit, wanted by nothing else, is left alone. */
+static const char *const volume_files[] = {
+	PATH_REDIS_VOLUME_DROPIN, PATH_VOLUME_PATH_WANTS, PATH_VOLUME_PATH_UNIT, PATH_VOLUME_SERVICE, NULL,
+};
+
+#ifndef SBINDIR
+#define SBINDIR "/usr/local/sbin"
+#endif
 
 /* The CIDR blocks a source list in the user data stands for, vpc resolved. */
 struct sources {
@@ -66,10 +99,11 @@ struct builder {
 	const struct plan_input *in;
 	struct plan *plan;
 	struct render_vars *vars;
-	struct sources allow, ssh_allow;
+	struct sources allow, ssh_allow, group;
 	char *cause;
 	const struct metadata_ipv4 *private_ipv4;
 	const struct metadata_interface *public_if;
+	char *mount_unit_path;		/* where the volume's .mount unit goes */
 };
 
 static int fail(struct builder *b, int r, const char *fmt, ...) _printf_(3, 4);
@@ -145,7 +179,7 @@ static int template_load(struct builder *b, const char *name, char **ret, size_t
 		    dirs[1] ? " nor in " : "", dirs[1] ? dirs[1] : "");
 }
 
-static int add_file(struct builder *b, const struct template_spec *spec)
+static int add_file_at(struct builder *b, const struct template_spec *spec, const char *path)
 {
 	_cleanup_free_ char *tmpl = NULL, *source = NULL, *cause = NULL;
 	struct plan *p = b->plan;
@@ -166,7 +200,7 @@ static int add_file(struct builder *b, const struct template_spec *spec)
 		.sensitive = spec->sensitive,
 	};
 	p->n_files++;
-	f->path = strdup(spec->path);
+	f->path = strdup(path);
 	if (!f->path)
 		return fail(b, -ENOMEM, "out of memory");
 	f->template = TAKE_PTR(source);
@@ -179,6 +213,11 @@ static int add_file(struct builder *b, const struct template_spec *spec)
 	if (r < 0)
 		return fail(b, r, "%s", cause ? cause : "template does not render");
 	return 0;
+}
+
+static int add_file(struct builder *b, const struct template_spec *spec)
+{
+	return add_file_at(b, spec, spec->path);
 }
 
 /* ---- addresses ---- */
@@ -241,7 +280,7 @@ static int scope_addresses(struct builder *b, int scope, const char *list, bool 
 
 /* The readiness check's endpoints for a listener in scope on port, and the addresses
  * it needs on an interface. */
-static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls)
+static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls, bool sentinel)
 {
 	struct plan *p = b->plan;
 	_cleanup_strv_ char **l = NULL;
@@ -254,7 +293,7 @@ static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls)
 		if (!e)
 			return -ENOMEM;
 		p->endpoints = e;
-		e[p->n_endpoints] = (struct plan_endpoint){ .host = strdup(*a), .port = port, .tls = tls };
+		e[p->n_endpoints] = (struct plan_endpoint){ .host = strdup(*a), .port = port, .tls = tls, .sentinel = sentinel };
 		if (!e[p->n_endpoints++].host)
 			return -ENOMEM;
 		if (a != l && !strv_contains(p->addresses, *a))
@@ -325,6 +364,38 @@ static int set_list(struct render_vars *v, const char *name, char **items)
 
 /* ---- the decisions ---- */
 
+/* [storage] volume: the names that follow from it, and what the user should know. */
+static int decide_storage(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	struct storage_volume *v;
+
+	if (!c->storage_volume) {
+		if (c->line[CONFIG_STORAGE_FILESYSTEM] &&
+		    strv_extend(&b->plan->notices, "[storage] filesystem has no effect without [storage] volume") < 0)
+			return fail(b, -ENOMEM, "out of memory");
+		return 0;
+	}
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return fail(b, -ENOMEM, "out of memory");
+	b->plan->storage = v;
+	if (storage_volume_init(v, c->storage_volume, config_filesystems[c->storage_filesystem]) < 0)
+		return fail(b, -EINVAL, "[storage] volume: not a volume name");
+	if (asprintf(&b->mount_unit_path, PATH_UNIT_DIR "/%s", v->mount_unit) < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	if (v->label_cut &&
+	    strv_extendf(&b->plan->notices,
+			 "[storage] volume: %s labels hold %zu characters: a blank volume is labelled '%s', its name cut",
+			 v->filesystem, strlen(v->label), v->label) < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	if (c->line[CONFIG_REDIS_APPENDONLY] && !c->redis_appendonly &&
+	    strv_extend(&b->plan->notices,
+			"[redis] appendonly = no with a volume: a crash loses the writes since the last snapshot") < 0)
+		return fail(b, -ENOMEM, "out of memory");
+	return 0;
+}
+
 static int resolve_maxmemory(struct builder *b)
 {
 	const struct config_memory *m = &b->in->config->redis_maxmemory;
@@ -355,6 +426,67 @@ static int resolve_maxmemory(struct builder *b)
 static bool scope_exposed(int scope)
 {
 	return scope != CONFIG_SCOPE_LOOPBACK;
+}
+
+/* A [replication] group: who is primary at first, Sentinel's settings, the VPC that
+ * replicas and Sentinels reach each other through. */
+static int set_group_vars(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	struct render_vars *v = b->vars;
+	const char *own;
+	int r;
+
+	/* Every template variable exists, group or not: the templates are checked whole. */
+	r = render_vars_set_bool(v, "group", c->replication_group != NULL);
+	if (r >= 0 && !c->replication_group) {
+		if ((r = render_vars_set(v, "group_name", "", 0)) < 0 ||
+		    (r = render_vars_set(v, "private_ip", b->private_ipv4 ? b->private_ipv4->address : "", 0)) < 0 ||
+		    (r = render_vars_set_bool(v, "replica", false)) < 0 ||
+		    (r = render_vars_set(v, "primary_ip", "", 0)) < 0 ||
+		    (r = render_vars_setf(v, "quorum", 0, "%u", c->replication_quorum)) < 0 ||
+		    (r = render_vars_setf(v, "sentinel_port", 0, "%u", SENTINEL_PORT)) < 0 ||
+		    (r = render_vars_set(v, "sentinel_down_after", "5000", 0)) < 0 ||
+		    (r = render_vars_list_add(v, "sentinels", NULL)) < 0)
+			return r;
+		return render_vars_set(v, "doagent", SBINDIR "/doagent", 0);
+	}
+	if (r < 0)
+		return r;
+	if (!b->private_ipv4)
+		return fail(b, -EBADMSG, "[replication] group: this droplet has no private interface; "
+					 "the nodes of a group reach each other on their private network");
+	own = b->private_ipv4->address;
+	if ((r = render_vars_set(v, "group_name", c->replication_group, 0)) < 0 ||
+	    (r = render_vars_set(v, "private_ip", own, 0)) < 0 ||
+	    (r = render_vars_set_bool(v, "replica", !config_replication_self(c, own))) < 0 ||
+	    (r = render_vars_set(v, "primary_ip", config_replication_self(c, own) ? own : c->replication_primary, 0)) < 0 ||
+	    (r = render_vars_setf(v, "quorum", 0, "%u", c->replication_quorum)) < 0 ||
+	    (r = render_vars_setf(v, "sentinel_port", 0, "%u", SENTINEL_PORT)) < 0 ||
+	    (r = render_vars_set(v, "sentinel_down_after", "5000", 0)) < 0 ||
+	    (r = render_vars_set(v, "doagent", SBINDIR "/doagent", 0)) < 0)
+		return r;
+	/* The Sentinels this node knows of at its first boot: its own, and the first
+	 * primary's (doagent-launch knows them all). */
+	{
+		char item[64];
+
+		r = render_vars_list_add(v, "sentinels", NULL);
+		snprintf(item, sizeof(item), "%s:%u", own, SENTINEL_PORT);
+		if (r >= 0)
+			r = render_vars_list_add(v, "sentinels", item);
+		snprintf(item, sizeof(item), "%s:%u", c->replication_primary, SENTINEL_PORT);
+		if (r >= 0 && !config_replication_self(c, own))
+			r = render_vars_list_add(v, "sentinels", item);
+		if (r < 0)
+			return r;
+	}
+	if (c->firewall_backend != CONFIG_FW_NONE) {
+		struct config_addrlist vpc = { .vpc = true };
+
+		r = resolve_sources(b, "[replication] group", &vpc, &b->group);
+	}
+	return r;
 }
 
 static bool tls_native(const struct config *c)
@@ -399,7 +531,19 @@ static int set_vars(struct builder *b)
 	CHECK(render_vars_set(v, "password", b->in->password, RENDER_SENSITIVE));
 	CHECK(render_vars_set_bool(v, "password_generated", b->in->password_generated));
 	CHECK(render_vars_set(v, "maxmemory_policy", config_policies[c->redis_maxmemory_policy], 0));
-	CHECK(render_vars_set(v, "appendonly", c->redis_appendonly ? "yes" : "no", 0));
+	CHECK(render_vars_set(v, "appendonly", config_appendonly(c) ? "yes" : "no", 0));
+	CHECK(render_vars_set(v, "redis_dir", b->plan->storage ? b->plan->storage->redis_dir : PATH_REDIS_DIR, 0));
+	if (b->plan->storage) {
+		const struct storage_volume *s = b->plan->storage;
+
+		CHECK(render_vars_set(v, "volume", s->name, 0));
+		CHECK(render_vars_set(v, "volume_device", s->device, 0));
+		CHECK(render_vars_set(v, "volume_mountpoint", s->mountpoint, 0));
+		CHECK(render_vars_set(v, "volume_mount_unit", s->mount_unit, 0));
+		CHECK(render_vars_set(v, "volume_mount_options", STORAGE_MOUNT_OPTIONS, 0));
+		CHECK(render_vars_set(v, "volume_filesystem", s->filesystem, 0));
+		CHECK(render_vars_set(v, "doagent", SBINDIR "/doagent", 0));
+	}
 	CHECK(render_vars_set_bool(v, "snapshots", c->redis_snapshots));
 	CHECK(resolve_maxmemory(b));
 	CHECK(scope_addresses(b, tls_native(c) ? c->redis_bind : redis_scope, "bind", true));
@@ -423,12 +567,16 @@ static int set_vars(struct builder *b)
 			      b->in->tls_fingerprint ? b->in->tls_fingerprint : "(made on the droplet's first boot)", 0));
 	CHECK(render_vars_set_bool(v, "tls_self_signed", !c->tls_certificate));
 
+	CHECK(render_vars_set_bool(v, "redis_tls_files", config_redis_uses_tls(c)));
+	CHECK(set_group_vars(b));
+
 	CHECK(render_vars_setf(v, "ssh_port", 0, "%u", c->firewall_ssh_port));
 	CHECK(render_vars_set_bool(v, "metadata_root_only", c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY));
 	if (c->firewall_backend != CONFIG_FW_NONE) {
 		CHECK(resolve_sources(b, "allow", &c->firewall_allow, &b->allow));
 		CHECK(resolve_sources(b, "ssh-allow", &c->firewall_ssh_allow, &b->ssh_allow));
 	}
+	CHECK(set_list(v, "group4", b->group.v4));
 	CHECK(set_list(v, "allow4", b->allow.v4));
 	CHECK(set_list(v, "allow6", b->allow.v6));
 	CHECK(set_list(v, "ssh_allow4", b->ssh_allow.v4));
@@ -477,6 +625,15 @@ static int add_rule_lines(struct builder *b)
 	snprintf(port, sizeof(port), "%u", p->open_ports[1]);
 	if (r >= 0 && p->open_ports[1])
 		r = add_port_rules(b, port, " (tls)", &b->allow);
+	if (r >= 0 && c->replication_group && b->group.v4) {
+		p->group_ports[0] = c->tls_port;
+		p->group_ports[1] = SENTINEL_PORT;
+		snprintf(port, sizeof(port), "%u", c->tls_port);
+		r = add_port_rules(b, port, " (tls: the group's replicas and Sentinels)", &b->group);
+		snprintf(port, sizeof(port), "%u", SENTINEL_PORT);
+		if (r >= 0)
+			r = add_port_rules(b, port, " (sentinel)", &b->group);
+	}
 	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
 		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
 	if (r >= 0)
@@ -497,35 +654,69 @@ static int add_actions(struct builder *b)
 		r = strv_extendf(&p->actions,
 				 c->tls_certificate ? "install the user data's TLS certificate and key"
 						    : "create a self-signed TLS certificate for this droplet's addresses and hostname");
-	if (r >= 0 && tls_native(c))
+	if (r >= 0 && config_redis_uses_tls(c))
 		r = strv_extend(&p->actions, "copy the TLS key for redis-server to " PATH_TLS_KEY_REDIS " (0640 root:redis)");
 	else if (r >= 0)
 		r = strv_extend(&p->remove, PATH_TLS_KEY_REDIS);
+	if (r >= 0 && c->replication_group)
+		r = strv_extendf(&p->actions,
+				 "join the replication group %s as %s: replication and Sentinel over TLS, each node "
+				 "trusting the group's certificate; redis-sentinel on port %u, monitoring %s",
+				 c->replication_group,
+				 config_replication_self(c, b->private_ipv4 ? b->private_ipv4->address : NULL)
+					 ? "its first primary" : "a replica",
+				 SENTINEL_PORT,
+				 config_replication_self(c, b->private_ipv4 ? b->private_ipv4->address : NULL)
+					 ? "this node" : c->replication_primary);
 	if (r >= 0 && c->firewall_backend != CONFIG_FW_NONE)
 		r = strv_extendf(&p->actions, "apply the firewall rules (%s)", p->firewall_backend);
-	if (r >= 0)
+	if (r >= 0 && p->storage)
+		r = strv_extendf(&p->actions,
+				 "the volume %s: format it with %s only if it is blank, mount it at %s, and make "
+				 "Redis' directory %s on it; when it is not attached yet, go on and let "
+				 "%s start Redis once it appears",
+				 p->storage->name, p->storage->filesystem, p->storage->mountpoint, p->storage->redis_dir,
+				 STORAGE_UNIT_PATH);
+	/* With a volume, Redis is started (not enabled) once the volume is mounted. */
+	if (r >= 0 && !p->storage)
 		r = strv_extend(&p->units, UNIT_REDIS);
 	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = strv_extend(&p->units, UNIT_STUNNEL);
-	else if (r >= 0)
+	else if (r >= 0) {
 		r = strv_extend(&p->units_off, UNIT_STUNNEL);
-	if (r >= 0 && p->units_off)
-		r = strv_extend(&p->remove, PATH_STUNNEL_CONF);
+		if (r >= 0)
+			r = strv_extend(&p->remove, PATH_STUNNEL_CONF);
+	}
+	/* Every node of a group runs a Sentinel; a droplet on its own runs none (a
+	 * snapshot of a group's node may have left it enabled). */
+	if (r >= 0 && c->replication_group)
+		r = strv_extend(&p->units, UNIT_SENTINEL);
+	else if (r >= 0)
+		r = strv_extend(&p->units_off, UNIT_SENTINEL);
+	if (r >= 0 && p->storage)
+		r = strv_extend(&p->units, STORAGE_UNIT_PATH);
 	if (r >= 0 && p->addresses) {
 		_cleanup_free_ char *list = strv_join(p->addresses, ", ");
 
 		r = list ? strv_extendf(&p->actions, "wait until %s %s on an interface",
 					list, p->addresses[1] ? "are" : "is") : -ENOMEM;
 	}
-	if (r >= 0)
-		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
-				 c->tls_enabled && !tls_native(c) ? " and " UNIT_STUNNEL : "");
+	if (r >= 0 && !p->storage)
+		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s%s", UNIT_REDIS,
+				 c->tls_enabled && !tls_native(c) ? " and " UNIT_STUNNEL : "",
+				 c->replication_group ? " and " UNIT_SENTINEL : "");
+	else if (r >= 0)
+		r = strv_extendf(&p->actions,
+				 "reload systemd, enable and start %s%s; start %s (not enabled: nothing starts it at "
+				 "boot before its volume is mounted) once the volume is mounted",
+				 c->tls_enabled && !tls_native(c) ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
 	for (size_t i = 0; r >= 0 && i < p->n_endpoints; i++) {
 		const struct plan_endpoint *e = &p->endpoints[i];
 
-		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING at %s%s%s:%u%s",
-				 strchr(e->host, ':') ? "[" : "", e->host, strchr(e->host, ':') ? "]" : "",
-				 e->port, !e->tls ? "" : tls_native(c) ? " through TLS (Redis' own)" : " through TLS (stunnel)");
+		r = strv_extendf(&p->actions, "check that %s answers an authenticated PING at %s%s%s:%u%s",
+				 e->sentinel ? "Sentinel" : "Redis", strchr(e->host, ':') ? "[" : "", e->host,
+				 strchr(e->host, ':') ? "]" : "", e->port,
+				 !e->tls ? "" : e->sentinel || tls_native(c) ? " through TLS (Redis' own)" : " through TLS (stunnel)");
 	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
@@ -559,10 +750,19 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		if (r < 0)
 			goto out;
 	}
+	r = decide_storage(&b);
+	if (r < 0)
+		goto out;
 	r = set_vars(&b);
 	if (r < 0)
 		goto out;
-	r = add_file(&b, &spec_redis);
+	r = add_file(&b, c->replication_group ? &spec_redis_group : &spec_redis);
+	if (r >= 0 && c->replication_group) {
+		r = add_file(&b, &spec_sentinel);
+		if (r >= 0)
+			r = add_file(&b, &spec_redis_group_dropin);
+	} else if (r >= 0)
+		r = strv_extend(&b.plan->remove, PATH_REDIS_GROUP_DROPIN);
 	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = add_file(&b, &spec_stunnel);
 	if (r >= 0 && (c->firewall_backend == CONFIG_FW_AUTO || c->firewall_backend == CONFIG_FW_NFTABLES))
@@ -571,16 +771,30 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 		r = add_file(&b, &spec_connection);
 	if (r >= 0)
 		r = add_file(&b, &spec_motd);
+	if (r >= 0 && b.plan->storage) {
+		r = add_file_at(&b, &spec_volume_mount, b.mount_unit_path);
+		if (r >= 0)
+			r = add_file(&b, &spec_volume_path);
+		if (r >= 0)
+			r = add_file(&b, &spec_volume_service);
+		if (r >= 0)
+			r = add_file(&b, &spec_redis_volume);
+	} else
+		for (size_t i = 0; r >= 0 && volume_files[i]; i++)
+			r = strv_extend(&b.plan->remove, volume_files[i]);
 	if (r >= 0)
 		r = add_rule_lines(&b);
 	if (r >= 0 && c->tls_enabled)
-		r = add_endpoints(&b, c->redis_bind, c->tls_port, true);
+		r = add_endpoints(&b, c->redis_bind, c->tls_port, true, false);
 	/* Plaintext wherever Redis listens for it on TCP (nowhere with Redis' own TLS and
 	 * plaintext = loopback under a wider bind: the Unix socket is not advertised). */
 	if (r >= 0 && plan_plaintext_port(c))
-		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false);
+		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false, false);
+	if (r >= 0 && c->replication_group)
+		r = add_endpoints(&b, CONFIG_SCOPE_PRIVATE, SENTINEL_PORT, true, true);
 	if (r >= 0)
 		r = add_actions(&b);
+	b.plan->group4 = TAKE_PTR(b.group.v4);
 	b.plan->ssh4 = TAKE_PTR(b.ssh_allow.v4);
 	b.plan->ssh6 = TAKE_PTR(b.ssh_allow.v6);
 	b.plan->allow4 = TAKE_PTR(b.allow.v4);
@@ -589,8 +803,10 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	b.plan->metadata_root_only = c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY;
 out:
 	render_vars_free(b.vars);
+	free(b.mount_unit_path);
 	sources_done(&b.allow);
 	sources_done(&b.ssh_allow);
+	sources_done(&b.group);
 	if (r < 0) {
 		if (ret_cause)
 			*ret_cause = b.cause ? b.cause : strdup(r == -ENOMEM ? "out of memory" : strerror(-r));
@@ -629,6 +845,21 @@ int plan_print(const struct plan *p, FILE *f)
 	print_list(f, "files to remove (left by an earlier configuration)", p->remove);
 	print_list(f, "units to enable and start", p->units);
 	print_list(f, "units to stop and disable (left by an earlier configuration)", p->units_off);
+	if (p->storage) {
+		const struct storage_volume *v = p->storage;
+
+		fprintf(f, "storage (the volume %s):\n", v->name);
+		fprintf(f, "  - device: %s\n", v->device);
+		fprintf(f, "  - mount: %s at %s, options %s\n", v->mount_unit, v->mountpoint, STORAGE_MOUNT_OPTIONS);
+		fprintf(f, "  - format: only if blank (libblkid finds no filesystem, no partition table and no other "
+			   "signature on it): %s, label '%s'; a device that holds anything is never formatted\n",
+			v->filesystem, v->label);
+		fprintf(f, "  - Redis' dir: %s (redis:redis, 0750)\n", v->redis_dir);
+		fprintf(f, "  - %s: started once the volume is mounted, never before (not enabled; "
+			   "RequiresMountsFor=%s)\n", UNIT_REDIS, v->redis_dir);
+		fprintf(f, "  - until %s appears: Redis does not start; %s starts it on the volume when it does\n",
+			v->device, STORAGE_UNIT_PATH);
+	}
 	fprintf(f, "firewall (%s%s):\n", p->firewall_backend,
 		strcmp(p->firewall_backend, "auto") == 0 ? ": ufw when it is active, else nftables" : "");
 	for (char **r = p->rules; r && *r; r++)
@@ -691,6 +922,23 @@ json_object *plan_to_json(const struct plan *p)
 	json_object_object_add(o, "firewall_backend", json_object_new_string(p->firewall_backend));
 	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
 	json_object_object_add(o, "steps", strv_to_json(p->actions));
+	if (p->storage) {
+		json_object *st = json_object_new_object();
+
+		if (!st)
+			return NULL;
+		json_object_object_add(o, "storage", st);
+		json_object_object_add(st, "volume", json_object_new_string(p->storage->name));
+		json_object_object_add(st, "device", json_object_new_string(p->storage->device));
+		json_object_object_add(st, "mountpoint", json_object_new_string(p->storage->mountpoint));
+		json_object_object_add(st, "mount_unit", json_object_new_string(p->storage->mount_unit));
+		json_object_object_add(st, "mount_options", json_object_new_string(STORAGE_MOUNT_OPTIONS));
+		json_object_object_add(st, "format", json_object_new_string("only if blank"));
+		json_object_object_add(st, "filesystem", json_object_new_string(p->storage->filesystem));
+		json_object_object_add(st, "label", json_object_new_string(p->storage->label));
+		json_object_object_add(st, "redis_dir", json_object_new_string(p->storage->redis_dir));
+	} else
+		json_object_object_add(o, "storage", NULL);
 	json_object_object_add(o, "maxmemory", json_object_new_uint64(p->maxmemory));
 	json_object_object_add(o, "addresses", strv_to_json(p->addresses));
 	{
@@ -707,6 +955,7 @@ json_object *plan_to_json(const struct plan *p)
 			json_object_object_add(e, "host", json_object_new_string(p->endpoints[i].host));
 			json_object_object_add(e, "port", json_object_new_int((int)p->endpoints[i].port));
 			json_object_object_add(e, "tls", json_object_new_boolean(p->endpoints[i].tls));
+			json_object_object_add(e, "service", json_object_new_string(p->endpoints[i].sentinel ? "sentinel" : "redis"));
 		}
 		if (!eps)
 			return NULL;
@@ -778,8 +1027,10 @@ void plan_free(struct plan *p)
 	strv_free(p->actions);
 	strv_free(p->rules);
 	strv_free(p->notices);
+	free(p->storage);
 	strv_free(p->ssh4);
 	strv_free(p->ssh6);
+	strv_free(p->group4);
 	strv_free(p->allow4);
 	strv_free(p->allow6);
 	for (i = 0; i < p->n_endpoints; i++)

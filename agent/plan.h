@@ -10,6 +10,7 @@
 #include "config.h"
 #include "macro.h"
 #include "metadata.h"
+#include "storage.h"
 
 struct plan_file {
 	char *path;		/* absolute, on the droplet */
@@ -29,6 +30,7 @@ struct plan_endpoint {
 	char *host;
 	unsigned port;
 	bool tls;
+	bool sentinel;		/* Sentinel's port, not Redis' */
 };
 
 struct plan {
@@ -41,6 +43,7 @@ struct plan {
 	char **actions;		/* other steps, as sentences, NULL-terminated */
 	char **rules;		/* the firewall policy, one rule a line, NULL-terminated */
 	char **notices;		/* things the user should know, NULL-terminated */
+	struct storage_volume *storage;	/* the volume for Redis' data; NULL: none */
 	const char *firewall_backend;
 	unsigned long long maxmemory;	/* resolved, in bytes; 0 = no limit */
 	/* The firewall policy, resolved (vpc made a block), for fw.c's backends. */
@@ -49,6 +52,8 @@ struct plan {
 	unsigned ssh_port;
 	unsigned open_ports[2];		/* Redis and/or TLS ports open to allow; 0 = none */
 	bool metadata_root_only;
+	char **group4;			/* a replication group: the VPC's block, NULL otherwise */
+	unsigned group_ports[2];	/* open to group4: the TLS port and Sentinel's; 0 = none */
 	struct plan_endpoint *endpoints;	/* every one must answer AUTH + PING */
 	size_t n_endpoints;
 	char **addresses;	/* the metadata's addresses that listeners bind (not loopback):

@@ -58,7 +58,6 @@ static int write_files(struct boot *b, char **ret_cause)
 		n_written++;
 	}
 	/* A certificate or key the tls step wrote counts as a change too. */
-	b->changed |= n_written > 0;
 	for (char **p = b->plan->remove; p && *p; p++) {
 		_cleanup_free_ char *path = boot_path(b, *p);
 
@@ -78,6 +77,7 @@ static int write_files(struct boot *b, char **ret_cause)
 		}
 		n_removed++;
 	}
+	b->changed |= n_written + n_removed > 0;
 	strutil_cause(ret_cause, 0, "%zu of %zu files written%s", n_written, b->plan->n_files,
 		      n_removed ? ", and what an earlier configuration left removed" : "");
 	return 0;

@@ -158,7 +158,7 @@ static int run(struct boot *b, char **ret_cause)
 		return DOAGENT_EXIT_FAILURE;
 	b->changed |= written > 0;
 	/* A configured droplet's files stay as they are (step files renders nothing). */
-	if (b->config.tls_engine == CONFIG_TLS_REDIS && !b->configured) {
+	if (config_redis_uses_tls(&b->config) && !b->configured) {
 		r = write_redis_key(b, key, ret_cause);
 		if (r < 0)
 			return DOAGENT_EXIT_FAILURE;

@@ -15,10 +15,28 @@
 #include "doagent.h"
 #include "fileio.h"
 #include "paths.h"
+#include "storage.h"
 #include "systemd.h"
 #include "strutil.h"
+#include "strv.h"
 
 #define JOB_TIMEOUT_MS (90 * 1000)
+
+static int start(struct boot *b, enum systemd_action action, const char *unit, char **ret_cause)
+{
+	_cleanup_free_ char *state = NULL;
+
+	if (systemd_unit_action(b->bus, action, unit, JOB_TIMEOUT_MS, ret_cause) < 0)
+		return -EIO;
+	/* A job is "done" also when a condition kept the unit from starting. */
+	if (systemd_active_state(b->bus, unit, &state, ret_cause) < 0)
+		return -EIO;
+	if (strcmp(state, "active") != 0) {
+		strutil_cause(ret_cause, 0, "%s is %s after its start job", unit, state);
+		return -EIO;
+	}
+	return 0;
+}
 
 /* Stop and disable what an earlier configuration of this droplet started and this one
  * does not use (stunnel, when TLS is off or Redis serves it): before Redis starts, which
@@ -57,6 +75,7 @@ static int stop_unused(struct boot *b, char **ret_cause)
 
 static int run(struct boot *b, char **ret_cause)
 {
+	static const char *const redis[] = { UNIT_REDIS, NULL };
 	int stopped;
 	const char *const *units = (const char *const *)b->plan->units;
 	enum systemd_action action = b->changed ? SYSTEMD_RESTART : SYSTEMD_START;
@@ -78,22 +97,30 @@ static int run(struct boot *b, char **ret_cause)
 	stopped = stop_unused(b, ret_cause);
 	if (stopped < 0 || systemd_enable(b->bus, units, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
-	for (i = 0; units[i]; i++) {
-		_cleanup_free_ char *state = NULL;
-
-		if (systemd_unit_action(b->bus, action, units[i], JOB_TIMEOUT_MS, ret_cause) < 0)
+	/* With a volume, Redis is not in the plan's units: nothing starts it at boot, where
+	 * it would pull in a mount whose device may not be there; this step starts it once
+	 * the storage step has mounted the volume, and doagent-volume.path when the volume
+	 * comes later. It may have been enabled before (a snapshot of a droplet without
+	 * one). */
+	if (b->plan->storage) {
+		if (systemd_disable(b->bus, redis, ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
-		/* A job is "done" also when a condition kept the unit from starting. */
-		if (systemd_active_state(b->bus, units[i], &state, ret_cause) < 0)
+		if (!b->storage_waiting && start(b, action, UNIT_REDIS, ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
-		if (strcmp(state, "active") != 0) {
-			strutil_cause(ret_cause, 0, "%s is %s after its start job", units[i], state);
-			return DOAGENT_EXIT_FAILURE;
-		}
 	}
-	strutil_cause(ret_cause, 0, "%s %s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-		     units[1] ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
-		     stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
+	for (i = 0; units[i]; i++)
+		if (start(b, action, units[i], ret_cause) < 0)
+			return DOAGENT_EXIT_FAILURE;
+	if (b->storage_waiting)
+		strutil_cause(ret_cause, 0, "%s %s" STORAGE_UNIT_PATH "; Redis waits for its volume%s",
+			      action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+			      strv_contains(b->plan->units, UNIT_STUNNEL) ? UNIT_STUNNEL " and " : "",
+			      stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
+	else
+		strutil_cause(ret_cause, 0, "%s %s%s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+			      strv_contains(b->plan->units, UNIT_STUNNEL) ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
+			      b->plan->storage ? ", and " STORAGE_UNIT_PATH : "",
+			      stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
 	return 0;
 }
 

@@ -17,8 +17,11 @@ for ex in "$EXAMPLES"/*; do
 		fail "$name: --dry-run exit $status: $(cat "$TMP/err")"
 		continue
 	fi
+	# With a volume, Redis is started once the volume is mounted, not enabled.
+	redis_unit="  - redis-server.service"
+	! grep -q '^\[storage\]' "$ex" || redis_unit="  - redis-server.service: started once the volume is mounted, never before (not enabled; RequiresMountsFor=/mnt/redis_1_data/redis)"
 	for want in "doagent plan for droplet 2756294" "files:" "units to enable and start:" \
-		"  - redis-server.service" "steps:" "==> /etc/redis/redis.conf (0640 root:redis, from $TEMPLATES/redis.conf) <=="; do
+		"$redis_unit" "steps:" "==> /etc/redis/redis.conf (0640 root:redis, from $TEMPLATES/redis.conf) <=="; do
 		check; grep -qxF -- "$want" "$TMP/out" || fail "$name: the plan lacks '$want'"
 	done
 	check; grep -q '^requirepass "(redacted)"$' "$TMP/out" || fail "$name: the password is not redacted in the plan"
@@ -119,8 +122,11 @@ paths = [f["path"] for f in plan["files"]]
 assert paths == ["/etc/redis/redis.conf", "/etc/doagent/firewall.nft", "/root/doagent-connection.txt",
                  "/etc/motd.d/doagent"], paths
 assert plan["units"] == ["redis-server.service"], plan["units"]
-assert plan["units_off"] == ["stunnel@doagent-redis.service"], plan["units_off"]
-assert plan["remove"] == ["/etc/stunnel/doagent-redis.conf"], plan["remove"]
+assert plan["units_off"] == ["stunnel@doagent-redis.service", "redis-sentinel.service"], plan["units_off"]
+# What an earlier configuration may have left: the stunnel configuration (and an
+# earlier volume's units), never the key's copy Redis uses now.
+assert "/etc/stunnel/doagent-redis.conf" in plan["remove"], plan["remove"]
+assert "/etc/doagent/tls/redis.key" not in plan["remove"], plan["remove"]
 PY
 rm -rf "$TMP/native-tree"
 mkdir "$TMP/native-tree"
@@ -169,6 +175,74 @@ for f in etc/redis/redis.conf:640 etc/stunnel/doagent-redis.conf:644 etc/doagent
 done
 check; grep -qx 'requirepass canary-Pa55word-1234' "$out/etc/redis/redis.conf" || fail "--output-dir: redis.conf lacks the password"
 check; [ "$(find "$out" -type f | wc -l)" -eq 5 ] || fail "--output-dir: not exactly five files: $(find "$out" -type f)"
+
+# [storage] volume: the device, the mount (unit and options), the decision to format
+# only a blank volume (filesystem, label) and Redis' directory; the units that mount
+# and wait for it; none of them, and a notice, without a volume.
+printf '#doagent\n[redis]\npassword = canary-Pa55word-1234\n[storage]\nvolume = redis-1-data-volume\nfilesystem = xfs\n' >"$TMP/vol.ini"
+dry --user-data "$TMP/vol.ini"
+check; [ "$status" -eq 0 ] || fail "volume: exit $status: $(cat "$TMP/err")"
+for want in "storage (the volume redis-1-data-volume):" \
+	"  - device: /dev/disk/by-id/scsi-0DO_Volume_redis-1-data-volume" \
+	"  - mount: mnt-redis_1_data_volume.mount at /mnt/redis_1_data_volume, options nofail,discard,noatime" \
+	"  - format: only if blank (libblkid finds no filesystem, no partition table and no other signature on it): xfs, label 'redis-1-data'; a device that holds anything is never formatted" \
+	"  - Redis' dir: /mnt/redis_1_data_volume/redis (redis:redis, 0750)" \
+	"  - [storage] volume: xfs labels hold 12 characters: a blank volume is labelled 'redis-1-data', its name cut" \
+	"  - doagent-volume.path" \
+	"dir /mnt/redis_1_data_volume/redis" "appendonly yes" \
+	"What=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data-volume" "Where=/mnt/redis_1_data_volume" \
+	"Options=nofail,discard,noatime" "PathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data-volume" \
+	"RequiresMountsFor=/mnt/redis_1_data_volume/redis" "ReadWritePaths=/mnt/redis_1_data_volume/redis" \
+	"==> /etc/systemd/system/mnt-redis_1_data_volume.mount (0644 root:root, from $TEMPLATES/volume.mount) <==" \
+	"==> /etc/systemd/system/redis-server.service.d/doagent-volume.conf (0644 root:root, from $TEMPLATES/redis-volume.conf) <=="; do
+	check; grep -qxF -- "$want" "$TMP/out" || fail "volume: the plan lacks '$want'"
+done
+check; ! grep -qF "files removed when present" "$TMP/out" || fail "volume: the plan removes the volume's units"
+check; grep -qE '^ExecStart=/.*/doagent --attach-volume redis-1-data-volume --filesystem xfs$' "$TMP/out" ||
+	fail "volume: doagent-volume.service does not run doagent --attach-volume"
+dry --json --user-data "$TMP/vol.ini"
+check; [ "$status" -eq 0 ] && python3 - "$TMP/out" <<'PY' || fail "volume --json: $(cat "$TMP/out")"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+assert plan["storage"] == {"volume": "redis-1-data-volume", "device": "/dev/disk/by-id/scsi-0DO_Volume_redis-1-data-volume",
+                           "mountpoint": "/mnt/redis_1_data_volume", "mount_unit": "mnt-redis_1_data_volume.mount",
+                           "mount_options": "nofail,discard,noatime", "format": "only if blank", "filesystem": "xfs",
+                           "label": "redis-1-data", "redis_dir": "/mnt/redis_1_data_volume/redis"}, plan["storage"]
+assert plan["units"] == ["stunnel@doagent-redis.service", "doagent-volume.path"], plan["units"]
+# Nothing of the volume's is removed; the key's copy for Redis' own TLS is (stunnel here).
+assert plan["remove"] == ["/etc/systemd/system/redis-server.service.d/doagent-group.conf",
+                          "/etc/doagent/tls/redis.key"], plan["remove"]
+PY
+# appendonly = no is respected, with a notice.
+printf '#doagent\n[redis]\nappendonly = no\n[storage]\nvolume = redis-1-data\n' >"$TMP/vol-noaof.ini"
+dry --user-data "$TMP/vol-noaof.ini"
+check; grep -qx 'appendonly no' "$TMP/out" && grep -qF '[redis] appendonly = no with a volume' "$TMP/out" ||
+	fail "volume with appendonly = no: not respected, or no notice"
+# Without a volume: the volume's units are removed when present; filesystem alone is a notice.
+printf '#doagent\n[storage]\nfilesystem = xfs\n' >"$TMP/fs-only.ini"
+dry --user-data "$TMP/fs-only.ini"
+check; [ "$status" -eq 0 ] && grep -qF '[storage] filesystem has no effect without [storage] volume' "$TMP/out" ||
+	fail "filesystem without volume: exit $status, no notice"
+check; grep -qx '  - /etc/systemd/system/redis-server.service.d/doagent-volume.conf' "$TMP/out" &&
+	grep -qx 'dir /var/lib/redis' "$TMP/out" && grep -qx 'appendonly no' "$TMP/out" ||
+	fail "without a volume: the plan does not remove the volume's drop-in, or dir/appendonly are not the defaults"
+# A name DigitalOcean would refuse: the line and key, exit 65.
+printf '#doagent\n[storage]\nvolume = Redis_Data\n' >"$TMP/vol-bad.ini"
+dry --user-data "$TMP/vol-bad.ini"
+check; [ "$status" -eq 65 ] && grep -qF 'line 3: [storage] volume: must start with a lowercase letter (a-z)' "$TMP/err" ||
+	fail "a bad volume name: exit $status: $(cat "$TMP/err")"
+printf '#doagent\n[storage]\nvolume = redis_data\n' >"$TMP/vol-bad.ini"
+dry --user-data "$TMP/vol-bad.ini"
+check; [ "$status" -eq 65 ] && grep -qF "line 3: [storage] volume: may hold only lowercase letters, digits and '-'" "$TMP/err" ||
+	fail "a bad volume name: exit $status: $(cat "$TMP/err")"
+# --output-dir writes the volume's units too.
+rm -rf "$TMP/voltree"
+mkdir "$TMP/voltree"
+dry --output-dir "$TMP/voltree" --user-data "$TMP/vol.ini"
+for f in etc/systemd/system/mnt-redis_1_data_volume.mount etc/systemd/system/doagent-volume.path \
+	etc/systemd/system/doagent-volume.service etc/systemd/system/redis-server.service.d/doagent-volume.conf; do
+	check; [ "$(stat -c %a "$TMP/voltree/$f" 2>/dev/null)" = 644 ] || fail "--output-dir with a volume: $f is not there, 0644"
+done
 
 # Every example's rendered ruleset is one that nft accepts (checked in a network
 # namespace of its own, so this machine's firewall is never touched).

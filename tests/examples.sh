@@ -8,7 +8,7 @@
 md="$FIXTURES/metadata/full.json"
 dry() { run_agent --dry-run --metadata "$md" --templates "$TEMPLATES" --memory 2gb --user-data "$@"; }
 
-for name in default.ini tls.ini tls-redis.ini cache.ini persistent.ini tls-public.ini multipart.txt; do
+for name in default.ini tls.ini tls-redis.ini cache.ini persistent.ini tls-public.ini multipart.txt volume.ini; do
 	check; [ -f "$EXAMPLES/$name" ] || fail "userdata-examples/$name is missing"
 done
 
@@ -47,6 +47,9 @@ has tls-public.ini 'accept = 203.0.113.10:6380'
 check; grep -qF 'ip saddr { 10.132.0.0/16, 203.0.113.7/32, 198.51.100.0/24 } tcp dport 6380 accept' \
 	"$TMP/plan-tls-public.ini" || fail "tls-public.ini: the trusted public sources are not let in"
 has multipart.txt 'maxmemory-policy allkeys-lfu'
+has volume.ini 'dir /mnt/redis_1_data/redis' 'appendonly yes' 'maxmemory-policy noeviction' \
+	'What=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data' 'Where=/mnt/redis_1_data' 'Options=nofail,discard,noatime' \
+	"  - format: only if blank (libblkid finds no filesystem, no partition table and no other signature on it): xfs, label 'redis-1-data'; a device that holds anything is never formatted"
 check; grep -qx 'Content-Type: text/cloud-config; charset="us-ascii"' "$EXAMPLES/multipart.txt" &&
 	grep -qx '#cloud-config' "$EXAMPLES/multipart.txt" || fail "multipart.txt has no #cloud-config part"
 finish

@@ -54,8 +54,8 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["result"] == "success" and s["droplet_id"] == "1001" and s["configured"] == "1001", s
 names = [st["name"] for st in s["steps"]]
-assert names == ["metadata", "state", "userdata", "secrets", "tls", "files", "firewall", "network", "units", "ready"], names
-assert [st["result"] for st in s["steps"]][-3:] == ["skipped", "skipped", "skipped"]
+assert names == ["metadata", "state", "userdata", "secrets", "tls", "files", "firewall", "network", "storage", "units", "ready"], names
+assert [st["result"] for st in s["steps"]][-5:] == ["skipped", "skipped", "skipped", "skipped", "skipped"]
 assert "connection" in s    # root sees the connection details
 PY
 # Anyone may read the status; only root gets the connection details.

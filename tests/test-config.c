@@ -54,6 +54,8 @@ static void test_defaults(void **state)
 	assert_int_equal(c.firewall_ssh_allow.n, 2);
 	assert_int_equal(c.firewall_ssh_port, 22);
 	assert_int_equal(c.firewall_metadata, CONFIG_METADATA_OPEN);
+	assert_null(c.storage_volume);
+	assert_int_equal(c.storage_filesystem, CONFIG_FS_EXT4);
 	config_done(&c);
 }
 
@@ -399,6 +401,61 @@ static void test_check(void **state)
 	config_done(&c);
 }
 
+/* [storage] volume: DigitalOcean's rule for volume names, and nothing else. */
+static void test_volume_name(void **state)
+{
+	static const char *const good[] = {
+		"a", "redis-1-data", "x-", "vol--2", "abcdefghijklmnopqrstuvwxyz0123456789-abcdefghijklmnopqrstuvwxyz0",
+	};
+	static const char *const bad[] = {
+		"", "1-data", "-data", "Redis", "redis_1", "redis.1", "redis 1", "redis/1", "../etc", "redis\n1",
+		"r\xc3\xa9" "dis", "abcdefghijklmnopqrstuvwxyz0123456789-abcdefghijklmnopqrstuvwxyz01",
+	};
+	struct config c;
+	size_t i;
+
+	assert_int_equal(config_init(&c), 0);
+	for (i = 0; i < ELEMENTSOF(good); i++) {
+		assert_int_equal(set(&c, "storage", "volume", good[i]), 0);
+		assert_string_equal(c.storage_volume, good[i]);
+	}
+	for (i = 0; i < ELEMENTSOF(bad); i++) {
+		const struct config_key *k = config_find("storage", "volume");
+		_cleanup_free_ char *cause = NULL;
+
+		assert_int_not_equal(config_set(&c, k, bad[i], &cause), 0);
+		assert_non_null(cause);
+		/* The last good value stays. */
+		assert_string_equal(c.storage_volume, good[ELEMENTSOF(good) - 1]);
+	}
+	assert_int_equal(set(&c, "storage", "filesystem", "xfs"), 0);
+	assert_int_equal(c.storage_filesystem, CONFIG_FS_XFS);
+	assert_int_equal(set(&c, "storage", "filesystem", "btrfs"), -EINVAL);
+	assert_int_equal(set(&c, "storage", "filesystem", "XFS"), -EINVAL);
+	config_done(&c);
+}
+
+/* appendonly: yes by default with a volume; what the user data says wins. */
+static void test_appendonly_default(void **state)
+{
+	struct config c;
+
+	assert_int_equal(config_init(&c), 0);
+	assert_false(config_appendonly(&c));
+	assert_int_equal(set(&c, "storage", "volume", "redis-1-data"), 0);
+	assert_true(config_appendonly(&c));
+	assert_int_equal(set(&c, "redis", "appendonly", "no"), 0);
+	c.line[CONFIG_REDIS_APPENDONLY] = 3;
+	assert_false(config_appendonly(&c));
+	config_done(&c);
+
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(set(&c, "redis", "appendonly", "yes"), 0);
+	c.line[CONFIG_REDIS_APPENDONLY] = 3;
+	assert_true(config_appendonly(&c));
+	config_done(&c);
+}
+
 /* [tls] engine = redis: Redis' plaintext port is where its TLS port is, or not on TCP. */
 static void test_check_engine(void **state)
 {
@@ -465,6 +522,88 @@ static void test_synopsis(void **state)
 	assert_string_equal(password, "printable ASCII, 16 to 128 characters; default none");
 }
 
+static void test_synopsis_storage(void **state)
+{
+	_cleanup_free_ char *volume = config_key_synopsis(config_find("storage", "volume"));
+	_cleanup_free_ char *fs = config_key_synopsis(config_find("storage", "filesystem"));
+	_cleanup_free_ char *aof = config_key_synopsis(config_find("redis", "appendonly"));
+
+	assert_string_equal(volume, "a-z, then a-z, 0-9 and -, 1 to 64 characters; default none");
+	assert_string_equal(fs, "ext4 | xfs; default ext4");
+	assert_string_equal(aof, "yes or no; default no (yes with [storage] volume or [replication] group)");
+}
+
+/* [replication]: the values, and what a group needs of the other keys. */
+static void test_replication(void **state)
+{
+	static const char *const bad_primary[] = {
+		"Self", "10.0.0", "10.0.0.256", "127.0.0.1", "0.0.0.0", "169.254.169.254", "224.0.0.1",
+		"255.255.255.255", "fd00::1", "10.0.0.1 ", "redis-1",
+	};
+	struct config c;
+	struct violations v = { 0 };
+	size_t i;
+
+	assert_int_equal(config_init(&c), 0);
+	assert_null(c.replication_group);
+	assert_int_equal(c.replication_quorum, 2);
+	assert_int_equal(set(&c, "replication", "primary", "self"), 0);
+	assert_string_equal(c.replication_primary, "self");
+	assert_int_equal(set(&c, "replication", "primary", "10.132.0.5"), 0);
+	assert_string_equal(c.replication_primary, "10.132.0.5");
+	for (i = 0; i < ELEMENTSOF(bad_primary); i++)
+		assert_int_equal(set(&c, "replication", "primary", bad_primary[i]), -EINVAL);
+	assert_string_equal(c.replication_primary, "10.132.0.5");
+	assert_int_equal(set(&c, "replication", "quorum", "0"), -ERANGE);
+	assert_int_equal(set(&c, "replication", "quorum", "8"), -ERANGE);
+	assert_int_equal(set(&c, "replication", "quorum", "two"), -EINVAL);
+	assert_int_equal(set(&c, "replication", "quorum", "3"), 0);
+	assert_int_equal(c.replication_quorum, 3);
+	assert_int_equal(set(&c, "replication", "group", "Redis_1"), -EINVAL);
+	c.line[CONFIG_REPLICATION_PRIMARY] = 3;
+	c.line[CONFIG_REPLICATION_QUORUM] = 4;
+
+	/* primary and quorum without a group. */
+	assert_int_equal(config_check(&c, collect, &v), 2);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_PRIMARY);
+	assert_int_equal(v.ids[1], CONFIG_REPLICATION_QUORUM);
+	/* A group with the defaults: TLS on, but no shared certificate. */
+	assert_int_equal(set(&c, "replication", "group", "redis-1"), 0);
+	c.line[CONFIG_REPLICATION_GROUP] = 2;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	/* With a PEM pair: valid; Redis then reads the key itself, and appends. */
+	c.tls_certificate = strdup("PEM");
+	c.tls_key = strdup("KEY");
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 0);
+	assert_true(config_redis_uses_tls(&c));
+	assert_true(config_appendonly(&c));
+	assert_true(config_replication_self(&c, "10.132.0.5"));
+	assert_false(config_replication_self(&c, "10.132.0.6"));
+	assert_false(config_replication_self(&c, NULL));
+	/* TLS off, or Redis on loopback only: the nodes could not reach each other. */
+	c.tls_enabled = false;
+	c.line[CONFIG_TLS_ENABLED] = 9;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_TLS_ENABLED);
+	c.tls_enabled = true;
+	c.redis_bind = CONFIG_SCOPE_LOOPBACK;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	/* A group without primary. */
+	c.redis_bind = CONFIG_SCOPE_PRIVATE;
+	free(c.replication_primary);
+	c.replication_primary = NULL;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	config_done(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,8 +619,12 @@ int main(void)
 		cmocka_unit_test(test_pem),
 		cmocka_unit_test(test_suggestions),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_volume_name),
+		cmocka_unit_test(test_appendonly_default),
 		cmocka_unit_test(test_check_engine),
 		cmocka_unit_test(test_synopsis),
+		cmocka_unit_test(test_synopsis_storage),
+		cmocka_unit_test(test_replication),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,7 +298,9 @@ static void test_engine_redis(void **state)
 	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "tls-"));
 	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
 	assert_true(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
-	assert_null(x.plan->units_off);
+	/* Only the Sentinel a snapshot of a group's node may have left. */
+	assert_int_equal(strv_length(x.plan->units_off), 1);
+	assert_string_equal(x.plan->units_off[0], "redis-sentinel.service");
 	ctx_done(&x);
 }
 
@@ -457,6 +459,174 @@ static void test_meminfo(void **state)
 	assert_int_equal(plan_parse_meminfo("", &v), -EINVAL);
 }
 
+/* [storage] volume: Redis' dir on it, append-only, the four units rendered, Redis
+ * started rather than enabled; none of that, and the old units removed, without. */
+/* A [replication] group: a replica of 10.132.0.5 and the first primary, with stunnel,
+ * and a replica with Redis' own TLS. */
+static void test_group(void **state)
+{
+	struct ctx x;
+	const struct plan_file *redis, *sentinel, *dropin, *fw, *conn;
+
+	ctx_init(&x, "full.json");
+	x.c.replication_group = strdup("redis-1");
+	x.c.replication_primary = strdup("10.132.0.5");
+	x.c.tls_certificate = strdup("(a PEM certificate)");
+	x.c.tls_key = strdup("(a PEM key)");
+	assert_int_equal(ctx_build(&x), 0);
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	sentinel = file(x.plan, "/etc/redis/sentinel.conf");
+	dropin = file(x.plan, "/etc/systemd/system/redis-server.service.d/doagent-group.conf");
+	fw = file(x.plan, "/etc/doagent/firewall.nft");
+	conn = file(x.plan, "/root/doagent-connection.txt");
+	assert_non_null(sentinel);
+	assert_non_null(dropin);
+	/* Redis and Sentinel rewrite their files. */
+	assert_string_equal(redis->owner, "redis");
+	assert_string_equal(sentinel->owner, "redis");
+	assert_int_equal(sentinel->mode, 0640);
+	assert_true(sentinel->sensitive);
+	assert_true(has_line(redis->content, "replicaof 10.132.0.5 6380"));
+	assert_true(has_line(redis->content, "masterauth " PASSWORD));
+	assert_true(has_line(redis->content, "replica-announce-ip 10.132.255.113"));
+	assert_true(has_line(redis->content, "replica-announce-port 6380"));
+	assert_true(has_line(redis->content, "tls-replication yes"));
+	assert_true(has_line(redis->content, "tls-ca-cert-file /etc/doagent/tls/redis.crt"));
+	assert_true(has_line(redis->content, "tls-key-file /etc/doagent/tls/redis.key"));
+	assert_true(has_line(redis->content, "min-replicas-to-write 1"));
+	assert_true(has_line(redis->content, "min-replicas-max-lag 10"));
+	assert_true(has_line(redis->content, "appendonly yes"));
+	/* stunnel still serves the TLS port: Redis has none of its own. */
+	assert_null(strstr(redis->content, "tls-port"));
+	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_true(has_line(sentinel->content, "port 0"));
+	assert_true(has_line(sentinel->content, "tls-port 26379"));
+	assert_true(has_line(sentinel->content, "bind 10.132.255.113 127.0.0.1"));
+	assert_true(has_line(sentinel->content, "sentinel monitor redis-1 10.132.0.5 6380 2"));
+	assert_true(has_line(sentinel->content, "sentinel auth-pass redis-1 " PASSWORD));
+	assert_true(has_line(sentinel->content, "sentinel down-after-milliseconds redis-1 5000"));
+	assert_true(has_line(sentinel->content, "sentinel announce-ip 10.132.255.113"));
+	assert_true(has_line(sentinel->content, "requirepass " PASSWORD));
+	assert_true(has_line(sentinel->content, "logfile \"\""));
+	assert_null(strstr(sentinel->shown, PASSWORD));
+	assert_true(has_line(dropin->content, "ExecStartPre=+" SBINDIR "/doagent --guard"));
+	assert_true(has_line(fw->content, "\t\tip saddr { 10.132.0.0/16 } tcp dport { 6380, 26379 } accept"));
+	assert_int_equal(x.plan->group_ports[0], 6380);
+	assert_int_equal(x.plan->group_ports[1], 26379);
+	assert_string_equal(x.plan->group4[0], "10.132.0.0/16");
+	assert_true(strv_contains(x.plan->units, "redis-sentinel.service"));
+	assert_false(strv_contains(x.plan->units_off, "redis-sentinel.service"));
+	assert_false(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	assert_non_null(strstr(conn->content, "Master name: redis-1"));
+	assert_non_null(strstr(conn->content, "10.132.255.113:26379 10.132.0.5:26379"));
+	/* Sentinel's endpoints are checked too, over TLS. */
+	expect_endpoint(x.plan, x.plan->n_endpoints - 1, "10.132.255.113", 26379, true);
+	assert_true(x.plan->endpoints[x.plan->n_endpoints - 1].sentinel);
+
+	/* The first primary: no replicaof; Sentinel monitors this node. */
+	free(x.c.replication_primary);
+	x.c.replication_primary = strdup("self");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "\nreplicaof "));
+	assert_true(has_line(file(x.plan, "/etc/redis/sentinel.conf")->content,
+			     "sentinel monitor redis-1 10.132.255.113 6380 2"));
+	/* Its own address counts as self. */
+	free(x.c.replication_primary);
+	x.c.replication_primary = strdup("10.132.255.113");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "\nreplicaof "));
+
+	/* Redis' own TLS: one tls-port, the same replication settings. */
+	x.c.tls_engine = CONFIG_TLS_REDIS;
+	assert_int_equal(ctx_build(&x), 0);
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	assert_true(has_line(redis->content, "tls-port 6380"));
+	assert_true(has_line(redis->content, "tls-replication yes"));
+	assert_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	ctx_done(&x);
+
+	/* No private interface: a group cannot work. */
+	ctx_init(&x, "no-private.json");
+	x.c.replication_group = strdup("redis-1");
+	x.c.replication_primary = strdup("self");
+	assert_int_equal(ctx_build(&x), -EBADMSG);
+	assert_non_null(strstr(x.cause, "no private interface"));
+	ctx_done(&x);
+}
+
+static void test_storage(void **state)
+{
+	_cleanup_free_ char *cause = NULL;
+	const struct plan_file *redis, *mount, *path, *service, *dropin;
+	struct ctx x;
+	size_t i;
+
+	ctx_init(&x, "full.json");
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_non_null(x.plan->storage);
+	assert_string_equal(x.plan->storage->device, "/dev/disk/by-id/scsi-0DO_Volume_redis-1-data");
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	assert_true(has_line(redis->content, "dir /mnt/redis_1_data/redis"));
+	assert_true(has_line(redis->content, "appendonly yes"));
+	mount = file(x.plan, "/etc/systemd/system/mnt-redis_1_data.mount");
+	path = file(x.plan, "/etc/systemd/system/doagent-volume.path");
+	service = file(x.plan, "/etc/systemd/system/doagent-volume.service");
+	dropin = file(x.plan, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf");
+	assert_non_null(mount);
+	assert_non_null(path);
+	assert_non_null(service);
+	assert_non_null(dropin);
+	assert_int_equal(mount->mode, 0644);
+	assert_true(has_line(mount->content, "What=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(mount->content, "Where=/mnt/redis_1_data"));
+	assert_true(has_line(mount->content, "Options=nofail,discard,noatime"));
+	assert_null(strstr(mount->content, "\nType="));
+	assert_true(has_line(path->content, "PathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(path->content, "Unit=doagent-volume.service"));
+	assert_true(has_line(service->content, "After=doagent.service"));
+	assert_true(has_line(service->content, "ConditionPathExists=/dev/disk/by-id/scsi-0DO_Volume_redis-1-data"));
+	assert_true(has_line(service->content, "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data --filesystem ext4"));
+	assert_true(has_line(dropin->content, "RequiresMountsFor=/mnt/redis_1_data/redis"));
+	assert_true(has_line(dropin->content, "ConditionPathIsMountPoint=/mnt/redis_1_data"));
+	assert_true(has_line(dropin->content, "ReadWritePaths=/mnt/redis_1_data/redis"));
+	/* Started by doagent once the volume is mounted, never enabled. */
+	assert_false(strv_contains(x.plan->units, "redis-server.service"));
+	assert_true(strv_contains(x.plan->units, "doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	/* Nothing of the volume's is removed; only the key's copy of Redis' own TLS. */
+	assert_int_equal(strv_length(x.plan->remove), 2);
+	assert_string_equal(x.plan->remove[0], "/etc/systemd/system/redis-server.service.d/doagent-group.conf");
+	assert_string_equal(x.plan->remove[1], "/etc/doagent/tls/redis.key");
+	assert_false(any_contains(x.plan->notices, "labelled"));
+
+	/* What the user data says about appendonly wins, with a notice. */
+	assert_int_equal(config_set(&x.c, config_find("redis", "appendonly"), "no", &cause), 0);
+	x.c.line[CONFIG_REDIS_APPENDONLY] = 4;
+	assert_int_equal(config_set(&x.c, config_find("storage", "filesystem"), "xfs", &cause), 0);
+	assert_int_equal(config_set(&x.c, config_find("storage", "volume"), "redis-1-data-volume", &cause), 0);
+	assert_int_equal(ctx_build(&x), 0);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	assert_true(any_contains(x.plan->notices, "appendonly = no with a volume"));
+	assert_true(any_contains(x.plan->notices, "xfs labels hold 12 characters: a blank volume is labelled 'redis-1-data'"));
+	assert_true(has_line(file(x.plan, "/etc/systemd/system/doagent-volume.service")->content,
+			     "ExecStart=" SBINDIR "/doagent --attach-volume redis-1-data-volume --filesystem xfs"));
+	ctx_done(&x);
+
+	/* Without a volume. */
+	ctx_init(&x, "full.json");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(x.plan->storage);
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "dir /var/lib/redis"));
+	assert_true(has_line(file(x.plan, "/etc/redis/redis.conf")->content, "appendonly no"));
+	for (i = 0; i < x.plan->n_files; i++)
+		assert_null(strstr(x.plan->files[i].path, "/etc/systemd/"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/redis-server.service.d/doagent-volume.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/systemd/system/paths.target.wants/doagent-volume.path"));
+	assert_true(strv_contains(x.plan->units, "redis-server.service"));
+	ctx_done(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +640,8 @@ int main(void)
 		cmocka_unit_test(test_template_override),
 		cmocka_unit_test(test_write_tree_and_json),
 		cmocka_unit_test(test_meminfo),
+		cmocka_unit_test(test_group),
+		cmocka_unit_test(test_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,7 +283,14 @@ static const char full_doc[] =
 	"allow = vpc, 203.0.113.7/32, 2001:db8::/32\n"		/* 29 */
 	"ssh-allow = 198.51.100.0/24 ; the office\n"		/* 30 */
 	"ssh-port = 2222\n"					/* 31 */
-	"metadata = root-only\n";				/* 32 */
+	"metadata = root-only\n"				/* 32 */
+	"[storage]\n"						/* 33 */
+	"volume = redis-1-data\n"				/* 34 */
+	"filesystem = xfs\n"					/* 35 */
+	"[replication]\n"					/* 36 */
+	"group = redis-1\n"					/* 37 */
+	"primary = 10.132.0.5\n"				/* 38 */
+	"quorum = 3\n";						/* 39 */
 
 static void assert_full(const struct result *res)
 {
@@ -306,6 +313,11 @@ static void assert_full(const struct result *res)
 		[CONFIG_FIREWALL_SSH_ALLOW] = 30,
 		[CONFIG_FIREWALL_SSH_PORT] = 31,
 		[CONFIG_FIREWALL_METADATA] = 32,
+		[CONFIG_STORAGE_VOLUME] = 34,
+		[CONFIG_STORAGE_FILESYSTEM] = 35,
+		[CONFIG_REPLICATION_GROUP] = 37,
+		[CONFIG_REPLICATION_PRIMARY] = 38,
+		[CONFIG_REPLICATION_QUORUM] = 39,
 	};
 	const struct config *c = &res->c;
 	size_t i;
@@ -342,6 +354,11 @@ static void assert_full(const struct result *res)
 	assert_addr(&c->firewall_ssh_allow, 0, "198.51.100.0/24");
 	assert_int_equal(c->firewall_ssh_port, 2222);
 	assert_int_equal(c->firewall_metadata, CONFIG_METADATA_ROOT_ONLY);
+	assert_string_equal(c->storage_volume, "redis-1-data");
+	assert_int_equal(c->storage_filesystem, CONFIG_FS_XFS);
+	assert_string_equal(c->replication_group, "redis-1");
+	assert_string_equal(c->replication_primary, "10.132.0.5");
+	assert_int_equal(c->replication_quorum, 3);
 	for (i = 0; i < _CONFIG_KEY_MAX; i++) {
 		assert_int_not_equal(lines[i], 0);	/* the document sets every key */
 		if (c->line[i] != lines[i])
@@ -1292,13 +1309,13 @@ static void test_diag_format(void **state)
 
 	parse_str("#doagent\n[redsi]\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls] and [firewall]); did you mean [redis]?");
+	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls], [firewall], [storage] and [replication]); did you mean [redis]?");
 	free(text);
 	result_done(&res);
 
 	parse_str("#doagent\nport = 1\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls] or [firewall]");
+	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls], [firewall], [storage] or [replication]");
 	free(text);
 	result_done(&res);
 

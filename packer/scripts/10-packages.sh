@@ -1,7 +1,8 @@
 #!/bin/sh
 # Packer, step 2: bring the system up to date, so that the snapshot has no
 # pending security update, and install what doagent configures: redis-server,
-# stunnel4 and nftables. None of them may run on the build droplet, and Redis
+# stunnel4 and nftables, and the tools that make a filesystem on a blank volume
+# ([storage] volume: e2fsprogs, xfsprogs). None of them may run on the build droplet, and Redis
 # and stunnel stay disabled: doagent enables and starts them on each new
 # droplet once it has configured them.
 set -eu
@@ -46,11 +47,11 @@ apt dist-upgrade
 # firewall.backend = auto would then drive ufw instead of nftables. Installing ufw
 # and leaving it inactive, as Ubuntu's image has it, draws the same warning. A
 # warning does not fail the check: it still exits with 0.
-say "installing redis-server, stunnel4 and nftables"
-apt install --no-install-recommends redis-server redis-tools stunnel4 nftables ca-certificates
+say "installing redis-server, redis-sentinel, stunnel4, nftables, e2fsprogs and xfsprogs"
+apt install --no-install-recommends redis-server redis-sentinel redis-tools stunnel4 nftables ca-certificates e2fsprogs xfsprogs
 
 # Installed already and running (a base image that had them): stop them.
-for unit in redis-server.service stunnel4.service; do
+for unit in redis-server.service redis-sentinel.service stunnel4.service; do
 	unit_exists "$unit" || continue
 	if booted; then
 		systemctl stop "$unit"

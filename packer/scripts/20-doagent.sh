@@ -23,7 +23,7 @@ installed() { dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install o
 }
 
 build_deps="gcc make pkg-config xz-utils libc6-dev libcurl4-openssl-dev libinih-dev
-libjson-c-dev libsystemd-dev libssl-dev libnftables-dev"
+libjson-c-dev libsystemd-dev libssl-dev libnftables-dev libblkid-dev"
 added=""
 for pkg in $build_deps; do
 	installed "$pkg" || added="$added $pkg"
@@ -65,12 +65,12 @@ runtime=""
 for lib in $(ldd /usr/sbin/doagent /usr/bin/doagent-launch | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
 	runtime="$runtime $(owner "$lib")"
 done
-# libnftables and libsystemd are loaded with dlopen() when first used (agent/nftlib.c,
-# agent/sdlib.c): ldd does not list them.
-for soname in libnftables.so.1 libsystemd.so.0; do
+# libnftables, libsystemd and libblkid are loaded with dlopen() when first used
+# (agent/nftlib.c, agent/sdlib.c, agent/blkidlib.c): ldd does not list them.
+for soname in libnftables.so.1 libsystemd.so.0 libblkid.so.1; do
 	dlib=$(ldconfig -p | awk -v l="$soname" '$1 == l {print $NF; exit}')
 	if [ -z "$dlib" ]; then
-		say "$soname is not installed: doagent loads it when it applies a firewall or talks to systemd" >&2
+		say "$soname is not installed: doagent loads it when it applies a firewall, talks to systemd or probes a volume" >&2
 		exit 1
 	fi
 	runtime="$runtime $(owner "$dlib")"

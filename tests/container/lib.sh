@@ -16,6 +16,14 @@
 #   container_enable NAME UNIT...   enable units in the prepared root (before boot)
 #   container_stop NAME             power off cleanly (kill after a deadline)
 #   container_ip NAME, container_root NAME
+#   container_loop FILE             attach FILE to a free loop device on the host
+#                                   ($CONTAINER_LOOP), detached at exit
+#   container_volume NAME DEV VOLUME [later]
+#                                   hand DEV to NAME at each boot as the DigitalOcean
+#                                   volume VOLUME; its by-id symlink is made early in
+#                                   each boot, or with "later" by container_volume_appear
+#   container_volume_appear NAME DEV VOLUME
+#                                   make the by-id symlink in the running NAME now
 #
 # The network: every container gets its own pair of network namespaces. The
 # container's ("doagent-TAG-ct", given to systemd-nspawn; container_netns_ct) holds host0, which
@@ -41,9 +49,10 @@
 
 # Packages of the base image. Changing this list (or CONTAINER_RECIPE when the
 # preparation below changes) rebuilds the cached image on the next run.
-CONTAINER_PACKAGES="systemd systemd-sysv dbus iproute2 redis-server redis-tools
+CONTAINER_PACKAGES="systemd systemd-sysv dbus iproute2 redis-server redis-sentinel redis-tools
 stunnel4 nftables ufw ca-certificates curl libcurl4 libinih1 libjson-c5
-libsystemd0 libssl3 libnftables1 libcmocka0 libasan8 libubsan1"
+libsystemd0 libssl3 libnftables1 libblkid1 e2fsprogs xfsprogs libcmocka0 libasan8
+libubsan1"
 CONTAINER_RECIPE=1
 CONTAINER_SUITE=bookworm
 CONTAINER_CACHE=${DOAGENT_CONTAINER_CACHE:-/var/cache/doagent-tests}
@@ -147,7 +156,7 @@ _ct_build_base() {
 	fi
 	[ ! -e "$dir/usr/sbin/policy-rc.d" ] || rm -f "$dir/usr/sbin/policy-rc.d"
 	# Redis waits for doagent: the snapshot ships it disabled.
-	chroot "$dir" systemctl disable --quiet redis-server.service || return 1
+	chroot "$dir" systemctl disable --quiet redis-server.service redis-sentinel.service || return 1
 	# Nothing that slows the boot or writes to a console nobody reads.
 	chroot "$dir" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer \
 		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
@@ -315,6 +324,13 @@ _ct_reap_stale() {
 		umount -l "$ct/root" 2>/dev/null || true
 		rm -rf "$d"
 	done
+	# Loop devices on images under the temporary directory of a test that is gone.
+	losetup -l -n -O NAME,BACK-FILE 2>/dev/null | while read -r ns d; do
+		case $d in "${TMPDIR:-/tmp}"/doagent-test.*/*) ;; *) continue ;; esac
+		pid=${d#"${TMPDIR:-/tmp}"/doagent-test.}
+		pid=$(cat "${TMPDIR:-/tmp}/doagent-test.${pid%%/*}/ct-loop.owner" 2>/dev/null) || pid=""
+		[ -z "$pid" ] || [ -d "/proc/$pid" ] || losetup -d "$ns" 2>/dev/null || true
+	done
 	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^doagent-([a-z0-9]+-)?dg[0-9a-f]+(n[0-9]+(-ct)?|vpc)$/ {print $1}'); do
 		pid=${ns##*-dg}
 		pid=$((0x${pid%%[!0-9a-f]*}))
@@ -328,7 +344,7 @@ _ct_reap_stale() {
 # machine-id, and the network namespaces of its link. Sets CONTAINER_ROOT and
 # CONTAINER_IP.
 container_prepare() {
-	local name="$1" d root tag ip n
+	local name="$1" d root tag ip n unit
 	case $name in
 	'' | *[!a-z0-9-]* | -*) _ct_die "container name '$name': use a-z, 0-9 and -" ;;
 	esac
@@ -367,10 +383,13 @@ container_prepare() {
 	# checks in here: LeakSanitizer cannot stop the world inside systemd-nspawn and
 	# spins; the same binaries' leaks are checked outside (ASan run, valgrind).
 	if [ "${CONTAINER_INSTALL:-yes}" != no ] && _ct_sanitized "$top_builddir/doagent"; then
-		mkdir -p "$root/etc/systemd/system/doagent.service.d"
-		printf '[Service]\nEnvironment=ASAN_OPTIONS=%s\nEnvironment=UBSAN_OPTIONS=%s\n' \
-			"$CONTAINER_ASAN_OPTIONS" "$CONTAINER_UBSAN_OPTIONS" \
-			>"$root/etc/systemd/system/doagent.service.d/sanitizers.conf"
+		# doagent-volume.service ([storage] volume) runs doagent too.
+		for unit in doagent.service doagent-volume.service; do
+			mkdir -p "$root/etc/systemd/system/$unit.d"
+			printf '[Service]\nEnvironment=ASAN_OPTIONS=%s\nEnvironment=UBSAN_OPTIONS=%s\n' \
+				"$CONTAINER_ASAN_OPTIONS" "$CONTAINER_UBSAN_OPTIONS" \
+				>"$root/etc/systemd/system/$unit.d/sanitizers.conf"
+		done
 		ASAN_OPTIONS=$CONTAINER_ASAN_OPTIONS UBSAN_OPTIONS=$CONTAINER_UBSAN_OPTIONS
 		export ASAN_OPTIONS UBSAN_OPTIONS
 	fi
@@ -568,7 +587,7 @@ container_stop_fake_metadata() {
 # its address, while the boot jobs may still run (see container_wait_unit).
 # Sets CONTAINER_BOOT_MS. A stopped container may be booted again (a reboot).
 container_boot() {
-	local name="$1" root="${2:-}" d tag ip pid leader t0 deadline state="" ready="" up=""
+	local name="$1" root="${2:-}" d tag ip pid leader t0 deadline state="" ready="" up="" dev
 	d=$(_ct_dir "$name")
 	tag=$(_ct_get "$name" tag) || _ct_die "$name is not prepared (container_prepare)"
 	ip=$(container_ip "$name")
@@ -579,6 +598,11 @@ container_boot() {
 		: >"$d/stop-registered"
 	}
 
+	# The block devices of container_volume.
+	set --
+	for dev in $(_ct_get "$name" devices); do
+		set -- "$@" "--bind=$dev" "--property=DeviceAllow=$dev rwm"
+	done
 	t0=$(_ct_now_ms)
 	deadline=$((t0 + CONTAINER_BOOT_TIMEOUT * 1000))
 	echo "--- boot at $(date '+%F %T')" >>"$d/console.log"
@@ -589,7 +613,7 @@ container_boot() {
 		systemd-nspawn --quiet --register=no --keep-unit -D "$root" -M "$name" \
 		--network-namespace-path="/run/netns/$(_ct_netns "$tag")-ct" --capability=CAP_NET_ADMIN \
 		--console=read-only --link-journal=no --resolv-conf=off --timezone=off \
-		--boot </dev/null >>"$d/console.log" 2>&1 7>&- &
+		"$@" --boot </dev/null >>"$d/console.log" 2>&1 7>&- &
 	pid=$!
 	echo "$pid" >"$d/nspawn.pid"
 
@@ -633,6 +657,47 @@ container_boot() {
 		container_exec "$name" systemctl --no-pager list-jobs >&2 || true
 	fi
 	_ct_die "$name did not boot within ${CONTAINER_BOOT_TIMEOUT} s (state: ${state:-unknown})"
+}
+
+# container_loop FILE: attach FILE (an image, say a sparse file under $TMP) to a free
+# loop device on the host, without partition scanning; CONTAINER_LOOP is its path.
+# It is detached at exit, whatever the outcome, after the containers have stopped.
+container_loop() {
+	local dev
+	echo $$ >"$TMP/ct-loop.owner"
+	dev=$(losetup --find --show "$1") || _ct_die "losetup $1 failed"
+	at_exit "losetup -d $dev 2>/dev/null || true"
+	CONTAINER_LOOP=$dev
+	_ct_say "$1 is $dev"
+}
+
+# container_volume NAME DEV VOLUME [later]: at each boot of NAME, hand DEV (a loop
+# device of container_loop) to it as the DigitalOcean volume VOLUME, as DESIGN.md
+# says: systemd-nspawn --bind=DEV --property=DeviceAllow='DEV rwm'. There is no udev in
+# a container to make /dev/disk/by-id/scsi-0DO_Volume_VOLUME: without "later", a
+# tmpfiles.d line in NAME's root makes it early in each boot (systemd-tmpfiles-setup-dev,
+# as early as udev would); with "later" the test makes it by container_volume_appear.
+container_volume() {
+	local name="$1" dev="$2" volume="$3" when="${4:-boot}" root d
+	d=$(_ct_dir "$name")
+	root=$(container_root "$name") || _ct_die "$name is not prepared"
+	case $volume in '' | *[!a-z0-9-]*) _ct_die "volume name '$volume': use a-z, 0-9 and -" ;; esac
+	[ -b "$dev" ] || _ct_die "$dev is not a block device"
+	grep -qx "$dev" "$d/devices" 2>/dev/null || echo "$dev" >>"$d/devices"
+	mkdir -p "$root/etc/tmpfiles.d"
+	if [ "$when" = later ]; then
+		rm -f "$root/etc/tmpfiles.d/doagent-test-volume-$volume.conf"
+	else
+		printf 'L /dev/disk/by-id/scsi-0DO_Volume_%s - - - - %s\n' "$volume" "$dev" \
+			>"$root/etc/tmpfiles.d/doagent-test-volume-$volume.conf"
+	fi
+}
+
+# container_volume_appear NAME DEV VOLUME: the volume is attached now: make its
+# by-id symlink in the running container, as udev would on a droplet.
+container_volume_appear() {
+	container_exec "$1" mkdir -p /dev/disk/by-id &&
+		container_exec "$1" ln -s "$2" "/dev/disk/by-id/scsi-0DO_Volume_$3"
 }
 
 # container_wait_unit NAME UNIT [SECONDS]: wait (default 150 s) until UNIT has no
