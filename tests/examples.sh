@@ -1,5 +1,5 @@
 #!/bin/sh
-# userdata-examples/: the seven kinds the README and the snapshot promise are there,
+# userdata-examples/: the eight kinds the README and the snapshot promise are there,
 # each says when to use it, each is doagent's (a MIME message through its
 # doagent part), passes --check and renders with --dry-run into what it says.
 # (tests/dry-run.sh goes through every example's plan in detail.)
