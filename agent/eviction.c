@@ -86,12 +86,18 @@ int eviction_warnings(const struct config *c, char ***ret)
 
 	if (!p)
 		return -EINVAL;
-	if (c->redis_maxmemory.kind == CONFIG_MEMORY_UNLIMITED)
+	/* No limit: nothing else to say, the policy never acts. */
+	if (c->redis_maxmemory.kind == CONFIG_MEMORY_UNLIMITED) {
 		r = strv_extendf(&l,
 				 "maxmemory = 0 sets no limit, so %s never acts: Redis grows until the kernel's "
 				 "out-of-memory killer ends it",
 				 p->name);
-	if (r >= 0 && p->volatile_only)
+		if (r < 0)
+			return r;
+		*ret = TAKE_PTR(l);
+		return 0;
+	}
+	if (p->volatile_only)
 		r = strv_extendf(&l,
 				 "%s evicts only keys with a TTL, and doagent cannot see whether yours have one: "
 				 "without TTLs, writes fail once memory is full, as with noeviction",

@@ -34,7 +34,7 @@ const struct eviction_policy *eviction_find(const char *name);
  * - noeviction with neither appendonly nor snapshots: a cache that refuses writes;
  * - allkeys-* on a store (appendonly, or a [storage] volume): keys meant to be kept
  *   are evicted;
- * - maxmemory = 0: no limit, so no policy ever acts.
+ * - maxmemory = 0: no limit, so no policy ever acts (and nothing else is said).
  * Returns 0 or -ENOMEM.
  */
 int eviction_warnings(const struct config *c, char ***ret);

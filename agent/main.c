@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "config.h"
 #include "doagent.h"
+#include "eviction.h"
 #include "paths.h"
 #include "fileio.h"
 #include "fw.h"
@@ -370,11 +371,16 @@ static int run_check(const struct options *o)
 			json_object_object_add(d, "message", json_object_new_string(tls_error));
 			json_object_object_add(d, "text", json_object_new_string(tls_error));
 		}
+		/* What the policy does once memory is full, and whether it fits the data. */
+		if (j && r == 0)
+			json_object_object_add(j, "eviction", eviction_to_json(&c));
 		if (j)
 			print_json(j);
-	} else if (r == 0)
+	} else if (r == 0) {
 		printf("user data: valid%s%s\n", rep.format ? " (not doagent's: " : "",
 		       rep.format ? "the defaults apply)" : "");
+		eviction_print(&c, stdout);
+	}
 	userdata_report_done(&rep);
 	config_done(&c);
 	return r;

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "doagent.h"
 #include "doapi.h"
+#include "eviction.h"
 #include "fileio.h"
 #include "macro.h"
 #include "netaddr.h"
@@ -1038,11 +1039,12 @@ static int cmd_validate(const char *path)
 	struct config c;
 	enum userdata_kind kind;
 	ex = check_userdata(path, data, len, &c, &kind, false);
+	if (!ex) {
+		printf("%s: %s\n", path, kind == USERDATA_DOAGENT ? "valid" : kind == USERDATA_ABSENT ? "empty (defaults apply)" : "not doagent's user data (defaults apply)");
+		eviction_print(&c, stdout);
+	}
 	config_done(&c);
-	if (ex)
-		return ex;
-	printf("%s: %s\n", path, kind == USERDATA_DOAGENT ? "valid" : kind == USERDATA_ABSENT ? "empty (defaults apply)" : "not doagent's user data (defaults apply)");
-	return 0;
+	return ex;
 }
 
 static void usage(FILE *f)
