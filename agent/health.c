@@ -538,6 +538,7 @@ int health_parse_conf(const char *text, struct health_conf *ret, char **ret_caus
 				r = -ENOMEM;
 		} else if (strcasecmp(w[0], "requirepass") == 0) {
 			erase_and_freep(&c.password);
+			c.password = NULL;
 			/* requirepass "" turns the password off. */
 			if (w[1][0] && !(c.password = strdup(w[1])))
 				r = -ENOMEM;
