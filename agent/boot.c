@@ -33,6 +33,8 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +106,7 @@ static void write_motd_failure(struct boot *b, const char *error)
 /* Invalid user data: make sure Redis is neither running nor able to start. */
 static void fail_closed(struct boot *b)
 {
-	static const char *const units[] = { UNIT_STUNNEL, UNIT_REDIS };
+	static const char *const units[] = { UNIT_SENTINEL, UNIT_STUNNEL, UNIT_REDIS };
 	_cleanup_free_ char *flag = boot_path(b, PATH_CONFIGURED_FLAG);
 	size_t i;
 
@@ -389,4 +391,33 @@ int boot_status(const char *root, bool json, bool show_secrets)
 	if (conn)
 		explicit_bzero(conn, strlen(conn));
 	return r;
+}
+
+/* uid/gid of a user and group name, from the root's own /etc/passwd and /etc/group
+ * under --root, from the system's otherwise. */
+int boot_lookup_ids(struct boot *b, const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid)
+{
+	_cleanup_free_ char *passwd = boot_path(b, "/etc/passwd"), *groups = boot_path(b, "/etc/group");
+	_cleanup_fclose_ FILE *pf = NULL, *gf = NULL;
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+
+	if (!passwd || !groups)
+		return -ENOMEM;
+	if (!b->opt->root) {
+		pw = getpwnam(user);
+		gr = getgrnam(group);
+	} else {
+		pf = fopen(passwd, "re");
+		gf = fopen(groups, "re");
+		while (pf && (pw = fgetpwent(pf)) && strcmp(pw->pw_name, user) != 0)
+			;
+		while (gf && (gr = fgetgrent(gf)) && strcmp(gr->gr_name, group) != 0)
+			;
+	}
+	if (!pw || !gr)
+		return -ENOENT;
+	*ret_uid = pw->pw_uid;
+	*ret_gid = gr->gr_gid;
+	return 0;
 }

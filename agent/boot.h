@@ -73,4 +73,8 @@ int boot_attach_volume(const char *name, const char *filesystem);
 /* path under the root (a malloc'd "<root><path>"). */
 char *boot_path(const struct boot *b, const char *path);
 
+/* uid and gid of user and group: from the root's own /etc/passwd and /etc/group under
+ * --root, from the system's otherwise. 0, -ENOENT when either is missing, -ENOMEM. */
+int boot_lookup_ids(struct boot *b, const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid);
+
 #endif

@@ -14,7 +14,9 @@
  */
 #include "autoconfig.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ const char *const config_scopes[] = { "loopback", "private", "public", "all", NU
 static const char *const backends[] = { "auto", "nftables", "ufw", "none", NULL };
 static const char *const metadata_access[] = { "open", "root-only", NULL };
 const char *const config_filesystems[] = { "ext4", "xfs", NULL };
+const char *const config_tls_engines[] = { "stunnel", "redis", NULL };
 
 static const char *const true_words[] = { "yes", "true", "on", NULL };
 static const char *const false_words[] = { "no", "false", "off", NULL };
@@ -71,7 +74,7 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	[CONFIG_REDIS_APPENDONLY] = {
 		"redis", "appendonly", CONFIG_BOOL, "no", 0, 0, NULL, NULL, 0,
 		OFF(redis_appendonly), "Log every write to the append-only file.",
-		"yes with [storage] volume",
+		"yes with [storage] volume or [replication] group",
 	},
 	[CONFIG_REDIS_SNAPSHOTS] = {
 		"redis", "snapshots", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
@@ -79,11 +82,15 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 	},
 	[CONFIG_TLS_ENABLED] = {
 		"tls", "enabled", CONFIG_BOOL, "yes", 0, 0, NULL, NULL, 0,
-		OFF(tls_enabled), "Put stunnel in front of Redis.",
+		OFF(tls_enabled), "Serve Redis over TLS.",
+	},
+	[CONFIG_TLS_ENGINE] = {
+		"tls", "engine", CONFIG_ENUM, "stunnel", 0, 0, config_tls_engines, NULL, 0,
+		OFF(tls_engine), "What serves TLS: stunnel in front of Redis, or redis, Redis' own TLS (tls-port).",
 	},
 	[CONFIG_TLS_PORT] = {
 		"tls", "port", CONFIG_PORT, "6380", 1, 65535, NULL, NULL, 0,
-		OFF(tls_port), "TCP port stunnel accepts TLS connections on.",
+		OFF(tls_port), "TCP port TLS connections are accepted on.",
 	},
 	[CONFIG_TLS_CERTIFICATE] = {
 		"tls", "certificate", CONFIG_PEM, "self-signed", 0, 0, NULL, validate_certificate, 0,
@@ -125,11 +132,23 @@ const struct config_key config_keys[_CONFIG_KEY_MAX] = {
 		"storage", "filesystem", CONFIG_ENUM, "ext4", 0, 0, config_filesystems, NULL, 0,
 		OFF(storage_filesystem), "The filesystem made on a volume that holds nothing at all.",
 	},
+	[CONFIG_REPLICATION_GROUP] = {
+		"replication", "group", CONFIG_NAME, NULL, 1, 64, NULL, NULL, 0,
+		OFF(replication_group), "The group's name, Sentinel's master name; the same on every node of the group.",
+	},
+	[CONFIG_REPLICATION_PRIMARY] = {
+		"replication", "primary", CONFIG_PEER, NULL, 0, 0, NULL, NULL, 0,
+		OFF(replication_primary), "self on the first primary; on the others, its private IPv4 address.",
+	},
+	[CONFIG_REPLICATION_QUORUM] = {
+		"replication", "quorum", CONFIG_COUNT, "2", 1, 7, NULL, NULL, 0,
+		OFF(replication_quorum), "How many Sentinels must agree that the primary is down before one fails it over.",
+	},
 };
 
 #define FIELD(c, k, type) ((type *)((char *)(c) + (k)->offset))
 
-static const char *const sections[] = { "redis", "tls", "firewall", "storage", NULL };
+static const char *const sections[] = { "redis", "tls", "firewall", "storage", "replication", NULL };
 
 const struct config_key *config_find(const char *section, const char *name)
 {
@@ -438,6 +457,35 @@ static int parse_name(const struct config_key *k, const char *value, char **ret,
 	return 0;
 }
 
+/* "self", or a unicast IPv4 address that a private network may use (normalized). */
+static int parse_peer(const char *value, char **ret, const char **ret_cause)
+{
+	struct in_addr a;
+	char text[INET_ADDRSTRLEN];
+	uint32_t h;
+	char *s;
+
+	if (strcmp(value, "self") == 0)
+		s = strdup("self");
+	else {
+		if (inet_pton(AF_INET, value, &a) != 1) {
+			*ret_cause = "not self nor an IPv4 address";
+			return -EINVAL;
+		}
+		h = ntohl(a.s_addr);
+		if ((h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14 || (h >> 16) == 0xa9fe) {
+			*ret_cause = "not an address another droplet can have (loopback, link-local, multicast or reserved)";
+			return -EINVAL;
+		}
+		inet_ntop(AF_INET, &a, text, sizeof(text));
+		s = strdup(text);
+	}
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
 static void addrlist_free(struct config_addrlist *l)
 {
 	free(l->items);
@@ -547,10 +595,23 @@ int config_set(struct config *c, const struct config_key *k, const char *value,
 	case CONFIG_ADDRLIST:
 		r = parse_addrlist(k, value, FIELD(c, k, struct config_addrlist), &cause, &item);
 		break;
+	case CONFIG_COUNT: {
+		unsigned long long v;
+
+		r = strutil_parse_u64(value, k->min, k->max, &v);
+		if (r == -ERANGE)
+			cause = "out of range";
+		else if (r < 0)
+			cause = "not a whole number";
+		else
+			*FIELD(c, k, unsigned) = (unsigned)v;
+		break;
+	}
+	case CONFIG_PEER:
 	case CONFIG_NAME: {
 		char **field = FIELD(c, k, char *), *s = NULL;
 
-		r = parse_name(k, value, &s, &cause);
+		r = k->type == CONFIG_PEER ? parse_peer(value, &s, &cause) : parse_name(k, value, &s, &cause);
 		if (r >= 0) {
 			free(*field);
 			*field = s;
@@ -599,6 +660,8 @@ void config_done(struct config *c)
 	addrlist_free(&c->firewall_allow);
 	addrlist_free(&c->firewall_ssh_allow);
 	free(c->storage_volume);
+	free(c->replication_group);
+	free(c->replication_primary);
 	*c = (struct config){ 0 };
 }
 
@@ -626,6 +689,30 @@ unsigned config_check(const struct config *c,
 	if (c->tls_enabled && c->tls_plaintext > c->redis_bind)
 		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_REDIS_BIND,
 			  "[tls] plaintext reaches further than [redis] bind: unencrypted Redis would be open where TLS is not");
+	/* Redis binds its plaintext and TLS ports to the same addresses: its plaintext
+	 * port is either everywhere its TLS port is, or (plaintext = loopback) not on
+	 * TCP at all. */
+	if (c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS && c->tls_plaintext != CONFIG_SCOPE_LOOPBACK &&
+	    c->tls_plaintext != c->redis_bind)
+		VIOLATION(c->line[CONFIG_TLS_PLAINTEXT] ? CONFIG_TLS_PLAINTEXT : CONFIG_TLS_ENGINE,
+			  "with [tls] engine = redis, Redis listens for plaintext wherever it listens for TLS: "
+			  "[tls] plaintext must be loopback (no plaintext TCP port) or the same as [redis] bind");
+	if (c->replication_group && !c->replication_primary)
+		VIOLATION(CONFIG_REPLICATION_GROUP, "a group needs [replication] primary: self on the first primary, its private address on the others");
+	if (c->replication_primary && !c->replication_group)
+		VIOLATION(CONFIG_REPLICATION_PRIMARY, "[replication] primary needs [replication] group");
+	if (c->line[CONFIG_REPLICATION_QUORUM] && !c->replication_group)
+		VIOLATION(CONFIG_REPLICATION_QUORUM, "[replication] quorum needs [replication] group");
+	if (c->replication_group && !c->tls_enabled)
+		VIOLATION(c->line[CONFIG_TLS_ENABLED] ? CONFIG_TLS_ENABLED : CONFIG_REPLICATION_GROUP,
+			  "a replication group needs TLS: clients, replicas and Sentinels reach each other over TLS only");
+	if (c->replication_group && c->tls_enabled && !c->tls_certificate)
+		VIOLATION(c->line[CONFIG_TLS_CERTIFICATE] ? CONFIG_TLS_CERTIFICATE : CONFIG_REPLICATION_GROUP,
+			  "a replication group needs one certificate that every node presents and trusts: a PEM pair in "
+			  "[tls] certificate and key, the same on every node (doagent-launch create --standby makes one)");
+	if (c->replication_group && c->redis_bind == CONFIG_SCOPE_LOOPBACK)
+		VIOLATION(c->line[CONFIG_REDIS_BIND] ? CONFIG_REDIS_BIND : CONFIG_REPLICATION_GROUP,
+			  "a replication group needs the private network: [redis] bind = loopback keeps the nodes apart");
 	if (c->tls_certificate && !c->tls_key)
 		VIOLATION(CONFIG_TLS_CERTIFICATE, "a PEM certificate needs its private key in [tls] key");
 	if (c->tls_key && !c->tls_certificate)
@@ -634,9 +721,20 @@ unsigned config_check(const struct config *c,
 	return n;
 }
 
+bool config_redis_uses_tls(const struct config *c)
+{
+	return c->tls_enabled && (c->tls_engine == CONFIG_TLS_REDIS || c->replication_group);
+}
+
+bool config_replication_self(const struct config *c, const char *own_ip)
+{
+	return c->replication_primary &&
+	       (strcmp(c->replication_primary, "self") == 0 || (own_ip && strcmp(c->replication_primary, own_ip) == 0));
+}
+
 bool config_appendonly(const struct config *c)
 {
-	if (c->line[CONFIG_REDIS_APPENDONLY] == 0 && c->storage_volume)
+	if (c->line[CONFIG_REDIS_APPENDONLY] == 0 && (c->storage_volume || c->replication_group))
 		return true;
 	return c->redis_appendonly;
 }
@@ -665,6 +763,10 @@ static int describe_type(struct buf *b, const struct config_key *k)
 		return buf_printf(b, "list of addresses, CIDR blocks and vpc, at most %llu", k->max);
 	case CONFIG_NAME:
 		return buf_printf(b, "a-z, then a-z, 0-9 and -, %llu to %llu characters", k->min, k->max);
+	case CONFIG_PEER:
+		return buf_puts(b, "self or an IPv4 address");
+	case CONFIG_COUNT:
+		return buf_printf(b, "a number, %llu to %llu", k->min, k->max);
 	}
 	return -EINVAL;
 }

@@ -16,6 +16,8 @@ enum config_type {
 	CONFIG_SECRET,		/* char *: printable ASCII, length min..max */
 	CONFIG_PEM,		/* char *: a PEM block, or NULL for the default */
 	CONFIG_ADDRLIST,	/* struct config_addrlist */
+	CONFIG_PEER,		/* char *: "self", or a private IPv4 address (normalized); NULL unset */
+	CONFIG_COUNT,		/* unsigned, min..max */
 	CONFIG_NAME,		/* char *: a DigitalOcean name (a-z, then a-z 0-9 -), length min..max; NULL unset */
 };
 
@@ -32,6 +34,7 @@ enum config_key_id {
 	CONFIG_REDIS_APPENDONLY,
 	CONFIG_REDIS_SNAPSHOTS,
 	CONFIG_TLS_ENABLED,
+	CONFIG_TLS_ENGINE,
 	CONFIG_TLS_PORT,
 	CONFIG_TLS_CERTIFICATE,
 	CONFIG_TLS_KEY,
@@ -43,6 +46,9 @@ enum config_key_id {
 	CONFIG_FIREWALL_METADATA,
 	CONFIG_STORAGE_VOLUME,
 	CONFIG_STORAGE_FILESYSTEM,
+	CONFIG_REPLICATION_GROUP,
+	CONFIG_REPLICATION_PRIMARY,
+	CONFIG_REPLICATION_QUORUM,
 	_CONFIG_KEY_MAX,
 };
 
@@ -51,6 +57,8 @@ enum config_scope { CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PU
 enum config_backend { CONFIG_FW_AUTO, CONFIG_FW_NFTABLES, CONFIG_FW_UFW, CONFIG_FW_NONE };
 enum config_metadata { CONFIG_METADATA_OPEN, CONFIG_METADATA_ROOT_ONLY };
 enum config_filesystem { CONFIG_FS_EXT4, CONFIG_FS_XFS };
+/* What serves TLS: stunnel in front of Redis, or Redis itself (tls-port). */
+enum config_tls_engine { CONFIG_TLS_STUNNEL, CONFIG_TLS_REDIS };
 
 struct config_memory {
 	enum { CONFIG_MEMORY_UNLIMITED, CONFIG_MEMORY_BYTES, CONFIG_MEMORY_PERCENT } kind;
@@ -77,6 +85,7 @@ struct config {
 	bool redis_appendonly;
 	bool redis_snapshots;
 	bool tls_enabled;
+	int tls_engine;			/* enum config_tls_engine */
 	unsigned tls_port;
 	char *tls_certificate;		/* NULL: self-signed */
 	char *tls_key;
@@ -88,6 +97,9 @@ struct config {
 	int firewall_metadata;		/* enum config_metadata */
 	char *storage_volume;		/* NULL: Redis' data stays on the droplet's own disk */
 	int storage_filesystem;		/* enum config_filesystem: for a blank volume only */
+	char *replication_group;	/* the Sentinel master name; NULL: a droplet on its own */
+	char *replication_primary;	/* "self", or the first primary's private IPv4 address */
+	unsigned replication_quorum;	/* Sentinels that must agree the primary is down */
 
 	unsigned line[_CONFIG_KEY_MAX];	/* where user data set each key; 0 = default */
 };
@@ -111,6 +123,7 @@ extern const struct config_key config_keys[_CONFIG_KEY_MAX];
 extern const char *const config_policies[];
 extern const char *const config_scopes[];
 extern const char *const config_filesystems[];
+extern const char *const config_tls_engines[];
 
 /* Fill c with every key's default. Returns 0 or -ENOMEM. */
 int config_init(struct config *c);
@@ -143,8 +156,16 @@ unsigned config_check(const struct config *c,
 		      void *userdata);
 
 /* [redis] appendonly as Redis gets it: what the user data says, else yes with a
- * [storage] volume and the table's default without one. */
+ * [storage] volume or a [replication] group, and the table's default otherwise. */
 bool config_appendonly(const struct config *c);
+
+/* Whether redis-server itself uses the TLS key: Redis' own TLS ([tls] engine = redis),
+ * or a replication group, whose replicas and Sentinels speak TLS to each other. */
+bool config_redis_uses_tls(const struct config *c);
+
+/* [replication] primary says this node is the group's first primary: "self", or its
+ * own private address (own_ip, NULL when it has none). */
+bool config_replication_self(const struct config *c, const char *own_ip);
 
 /* "port, 1 to 65535; default 6379": how doagent-userdata(5) states a key's type,
  * bounds and default. Returns a malloc'd string or NULL on ENOMEM. */

@@ -319,7 +319,11 @@ int fileio_mkdir_p(const char *path, mode_t mode)
 		if (*p != '/' && !last)
 			continue;
 		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST)
+		if (mkdir(copy, mode) == 0) {
+			/* Exactly mode, whatever the umask (doagent.service runs with 0077). */
+			if (chmod(copy, mode) < 0)
+				return -errno;
+		} else if (errno != EEXIST)
 			return -errno;
 		if (stat(copy, &st) < 0)
 			return -errno;

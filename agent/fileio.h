@@ -45,7 +45,8 @@ int fileio_defer_note(const char *path);
  * or the first -errno (every one is still synced). */
 int fileio_sync_deferred(void);
 
-/* Create path and its missing parents with mode (existing ones are left alone).
+/* Create path and its missing parents with mode, exactly (not reduced by the umask);
+ * existing ones are left alone.
  * Returns 0 or -errno (-ENOTDIR when a component is not a directory). */
 int fileio_mkdir_p(const char *path, mode_t mode);
 

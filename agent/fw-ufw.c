@@ -207,7 +207,8 @@ static int add_rules(struct ufw_rule **rules, size_t *n, char *const *sources, i
 }
 
 /* The rules of p in order: SSH from ssh4 and ssh6, then each open port from allow4 and
- * allow6. Refuses anything that is not a CIDR block of its family or a port number. */
+ * allow6, then a replication group's ports from group4. Refuses anything that is not a
+ * CIDR block of its family or a port number. */
 static int policy_rules(const struct fw_policy *p, struct ufw_rule **ret, size_t *ret_n, char **ret_cause)
 {
 	_cleanup_free_ struct ufw_rule *rules = NULL;
@@ -227,6 +228,14 @@ static int policy_rules(const struct fw_policy *p, struct ufw_rule **ret, size_t
 		r = add_rules(&rules, &n, p->allow4, AF_INET, p->ports[i], ret_cause);
 		if (r >= 0)
 			r = add_rules(&rules, &n, p->allow6, AF_INET6, p->ports[i], ret_cause);
+	}
+	/* A replication group's TLS and Sentinel ports, to the VPC. */
+	for (i = 0; r >= 0 && i < ELEMENTSOF(p->group_ports); i++) {
+		if (p->group_ports[i] == 0)
+			continue;
+		if (p->group_ports[i] > 65535)
+			return strutil_cause(ret_cause, -EINVAL, "ufw: %u is not a port", p->group_ports[i]);
+		r = add_rules(&rules, &n, p->group4, AF_INET, p->group_ports[i], ret_cause);
 	}
 	if (r < 0)
 		return r;

@@ -16,6 +16,8 @@ struct fw_policy {
 	char **allow4, **allow6;
 	unsigned ssh_port;
 	unsigned ports[2];		/* Redis/TLS ports open to allow; 0 = none */
+	char **group4;			/* a replication group's VPC block (or NULL) */
+	unsigned group_ports[2];	/* open to group4: TLS and Sentinel; 0 = none */
 	bool metadata_root_only;
 	const char *nft_ruleset;	/* the rendered /etc/doagent/firewall.nft */
 };

@@ -67,6 +67,7 @@ static const struct field fields[] = {
 	{ "master_last_io_seconds_ago", F_I64, OFF(master_last_io_seconds_ago), false },
 	{ "master_link_down_since_seconds", F_I64, OFF(master_link_down_since_seconds), false },
 	{ "master_sync_in_progress", F_BOOL, OFF(master_sync_in_progress), false },
+	{ "min_slaves_good_slaves", F_I64, OFF(min_slaves_good_slaves), false },
 };
 #undef OFF
 
@@ -238,6 +239,8 @@ static int parse_line(struct health_info *h, const char *name, const char *value
 	}
 	if (strcmp(name, "errorstat_OOM") == 0)
 		return attr_u64(value, "count", &h->oom_errors);
+	if (strcmp(name, "errorstat_NOREPLICAS") == 0)
+		return attr_u64(value, "count", &h->noreplicas_errors);
 	for (i = 0; i < ELEMENTSOF(fields); i++)
 		if (strcmp(fields[i].name, name) == 0) {
 			r = set_field(h, &fields[i], value);
@@ -250,7 +253,8 @@ static int parse_line(struct health_info *h, const char *name, const char *value
 
 int health_parse_info(const char *text, struct health_info *ret, char **ret_cause)
 {
-	struct health_info h = { .master_last_io_seconds_ago = -1, .master_link_down_since_seconds = -1 };
+	struct health_info h = { .master_last_io_seconds_ago = -1, .master_link_down_since_seconds = -1,
+				 .min_slaves_good_slaves = -1 };
 	bool seen[ELEMENTSOF(fields)] = { false };
 	const char *line = text;
 	unsigned lineno = 0;
@@ -434,6 +438,12 @@ static void judge_replication(struct judge *j, const struct health_info *h)
 			judge_add(j, HEALTH_WARNING, "copying the primary's whole dataset (a full sync)");
 		return;
 	}
+	if (h->min_replicas_to_write && h->min_slaves_good_slaves >= 0 &&
+	    h->min_slaves_good_slaves < (long long)h->min_replicas_to_write)
+		judge_add(j, HEALTH_FAILING,
+			  "writes are refused (NOREPLICAS): %lld of the %u replicas min-replicas-to-write asks "
+			  "for follow closely enough",
+			  h->min_slaves_good_slaves, h->min_replicas_to_write);
 	for (i = 0; i < h->n_replicas; i++) {
 		const struct health_replica *r = &h->replicas[i];
 
@@ -510,7 +520,7 @@ int health_parse_conf(const char *text, struct health_conf *ret, char **ret_caus
 		const char *end = strchr(line, '\n');
 		_cleanup_erase_ char *copy = end ? strndup(line, (size_t)(end - line)) : strdup(line);
 		char **w;
-		unsigned long long port;
+		unsigned long long port;	/* or another number */
 
 		lineno++;
 		line = end ? end + 1 : NULL;
@@ -536,6 +546,12 @@ int health_parse_conf(const char *text, struct health_conf *ret, char **ret_caus
 			c.unixsocket = strdup(w[1]);
 			if (!c.unixsocket)
 				r = -ENOMEM;
+		} else if (strcasecmp(w[0], "min-replicas-to-write") == 0 || strcasecmp(w[0], "min-slaves-to-write") == 0) {
+			if (strutil_parse_u64(w[1], 0, INT32_MAX, &port) < 0)
+				r = strutil_cause(ret_cause, -EBADMSG, "line %u: min-replicas-to-write is not a number",
+						  lineno);
+			else
+				c.min_replicas_to_write = (unsigned)port;
 		} else if (strcasecmp(w[0], "requirepass") == 0) {
 			erase_and_freep(&c.password);
 			c.password = NULL;
@@ -622,6 +638,7 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 		return -ENOMEM;
 	}
 	r = resp_info(&t, conf.password, HEALTH_INFO_SECTIONS, timeout_ms, &info, &cause);
+	rep.info.min_replicas_to_write = conf.min_replicas_to_write;
 	health_conf_done(&conf);
 	if (r == -ENOMEM)
 		goto nomem;
@@ -632,7 +649,10 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 	else {
 		free(cause);
 		cause = NULL;
+		unsigned min = rep.info.min_replicas_to_write;
+
 		r = health_parse_info(info, &rep.info, &cause);
+		rep.info.min_replicas_to_write = min;
 		if (r == -EBADMSG)
 			r = failing(&rep, "Redis' INFO cannot be understood", cause ? cause : "bad INFO");
 		else if (r >= 0) {
@@ -674,7 +694,11 @@ static void print_replication(const struct health_info *h, FILE *f)
 		fputc('\n', f);
 		return;
 	}
-	fprintf(f, "role:       primary, %zu replica%s\n", h->n_replicas, h->n_replicas == 1 ? "" : "s");
+	fprintf(f, "role:       primary, %zu replica%s", h->n_replicas, h->n_replicas == 1 ? "" : "s");
+	if (h->min_replicas_to_write && h->min_slaves_good_slaves >= 0)
+		fprintf(f, " (%lld following closely; writes need %u)", h->min_slaves_good_slaves,
+			h->min_replicas_to_write);
+	fputc('\n', f);
 	for (i = 0; i < h->n_replicas; i++) {
 		const struct health_replica *r = &h->replicas[i];
 
@@ -722,6 +746,8 @@ void health_print(const struct health_report *r, FILE *f)
 		h->keys_with_ttl, h->evicted_keys, h->expired_keys);
 	if (h->oom_errors)
 		fprintf(f, ", %llu writes refused (OOM)", h->oom_errors);
+	if (h->noreplicas_errors)
+		fprintf(f, ", %llu writes refused (NOREPLICAS)", h->noreplicas_errors);
 	fputc('\n', f);
 	fprintf(f, "clients:    %llu connected", h->connected_clients);
 	if (h->maxclients)
@@ -781,6 +807,7 @@ json_object *health_to_json(const struct health_report *r)
 	json_object_object_add(o, "evicted_keys", u64(h->evicted_keys));
 	json_object_object_add(o, "expired_keys", u64(h->expired_keys));
 	json_object_object_add(o, "oom_errors", u64(h->oom_errors));
+	json_object_object_add(o, "noreplicas_errors", u64(h->noreplicas_errors));
 	json_object_object_add(o, "connected_clients", u64(h->connected_clients));
 	json_object_object_add(o, "maxclients", h->maxclients ? u64(h->maxclients) : NULL);
 	json_object_object_add(o, "rejected_connections", u64(h->rejected_connections));
@@ -821,6 +848,10 @@ json_object *health_to_json(const struct health_report *r)
 		json_object_object_add(x, "lag", json_object_new_int64(h->replicas[i].lag));
 	}
 	json_object_object_add(repl, "replicas", replicas);
+	json_object_object_add(repl, "min_slaves_good_slaves",
+			       h->min_slaves_good_slaves >= 0 ? json_object_new_int64(h->min_slaves_good_slaves) : NULL);
+	json_object_object_add(repl, "min_replicas_to_write",
+			       h->min_replicas_to_write ? json_object_new_int64(h->min_replicas_to_write) : NULL);
 	json_object_object_add(o, "replication", repl);
 	return TAKE_PTR(o);
 }

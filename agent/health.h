@@ -69,6 +69,10 @@ struct health_info {
 	/* a primary's replicas */
 	struct health_replica *replicas;
 	size_t n_replicas;
+	long long min_slaves_good_slaves;	/* -1: INFO did not say (min-replicas-* unset) */
+	unsigned long long noreplicas_errors;	/* errorstat_NOREPLICAS: writes refused for want of replicas */
+	/* not from INFO: redis.conf's min-replicas-to-write (health_check sets it) */
+	unsigned min_replicas_to_write;
 };
 
 /*
@@ -88,8 +92,9 @@ double health_memory_percent(const struct health_info *h);
  * The verdict on h, and a sentence for each reason that is not ok (a new
  * NULL-terminated list, or NULL for ok):
  * failing: writes are refused for memory (noeviction or volatile-* on a primary,
- *   used memory that counts for eviction over maxmemory); the last RDB save failed;
- *   the last append-only write failed (AOF on);
+ *   used memory that counts for eviction over maxmemory); writes are refused for
+ *   want of replicas (a primary with fewer good replicas than min-replicas-to-write);
+ *   the last RDB save failed; the last append-only write failed (AOF on);
  * warning: memory at HEALTH_MEMORY_WARN_PERCENT or more of maxmemory (noeviction,
  *   volatile-*, or a replica); volatile-* with keys and none with a TTL; loading its
  *   data; the last AOF rewrite failed; clients at HEALTH_CLIENTS_WARN_PERCENT of
@@ -108,10 +113,11 @@ struct health_conf {
 	unsigned port;		/* "port" (Redis' default 6379 when absent); 0: no TCP */
 	char *unixsocket;	/* NULL when none */
 	char *password;		/* requirepass; NULL when none; erased when done */
+	unsigned min_replicas_to_write;	/* 0 when unset */
 };
 
-/* The last port, unixsocket and requirepass of a redis.conf text, as Redis reads
- * them. Returns 0, -EBADMSG (a line that does not split, or a port that is not one;
+/* The last port, unixsocket, requirepass and min-replicas-to-write of a redis.conf
+ * text, as Redis reads them. Returns 0, -EBADMSG (a line that does not split, or a port that is not one;
  * *ret_cause names the line, never its text), or -ENOMEM. */
 int health_parse_conf(const char *text, struct health_conf *ret, char **ret_cause);
 

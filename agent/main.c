@@ -18,6 +18,7 @@
 #include "paths.h"
 #include "fileio.h"
 #include "fw.h"
+#include "guard.h"
 #include "log.h"
 #include "metadata.h"
 #include "plan.h"
@@ -47,6 +48,7 @@ struct options {
 	const char *templates;
 	const char *memory;
 	const char *attach_volume;
+	bool guard;
 	const char *filesystem;
 };
 
@@ -58,6 +60,7 @@ static void usage(FILE *f)
 		"       doagent --check [--json]\n"
 		"       doagent --status [--json] [--root DIR]\n"
 		"       doagent --attach-volume NAME [--filesystem ext4|xfs]   (doagent-volume.service)\n"
+		"       doagent --guard [--root DIR]   (before redis-server starts, in a replication group)\n"
 		"  common: [--user-data FILE|-] [--metadata FILE|URL] [--templates DIR] [--deadline SEC]\n"
 		"\n"
 		"  --dry-run          render and print the plan and every file; change nothing\n"
@@ -75,6 +78,8 @@ static void usage(FILE *f)
 		"), then the shipped ones\n"
 		"  --memory SIZE      with --dry-run: the droplet's RAM for maxmemory percentages\n"
 		"                     (default: this machine's MemTotal)\n"
+		"  --guard            may redis-server start? Not a primary that lost its data while\n"
+		"                     Sentinel still names it: exit 1; a replica of Sentinel's primary then\n"
 		"  --attach-volume NAME  mount the volume NAME (formatted only if blank) and start\n"
 		"                     Redis on it; --filesystem for a blank one (default ext4)\n"
 		"  --version, --help\n"
@@ -87,7 +92,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_DRY_RUN = 256, OPT_CHECK, OPT_JSON, OPT_USER_DATA, OPT_METADATA, OPT_OUTPUT_DIR,
 	       OPT_TEMPLATES, OPT_MEMORY, OPT_VERSION, OPT_HELP, OPT_STATUS, OPT_FORCE, OPT_ROOT,
-	       OPT_DEADLINE, OPT_ATTACH_VOLUME, OPT_FILESYSTEM };
+	       OPT_DEADLINE, OPT_ATTACH_VOLUME, OPT_FILESYSTEM, OPT_GUARD };
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -102,6 +107,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "root", required_argument, NULL, OPT_ROOT },
 		{ "deadline", required_argument, NULL, OPT_DEADLINE },
 		{ "attach-volume", required_argument, NULL, OPT_ATTACH_VOLUME },
+		{ "guard", no_argument, NULL, OPT_GUARD },
 		{ "filesystem", required_argument, NULL, OPT_FILESYSTEM },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -123,6 +129,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_FORCE: o->force = true; break;
 		case OPT_ROOT: o->root = optarg; break;
 		case OPT_ATTACH_VOLUME: o->attach_volume = optarg; break;
+		case OPT_GUARD: o->guard = true; break;
 		case OPT_FILESYSTEM: o->filesystem = optarg; break;
 		case OPT_DEADLINE: {
 			unsigned long long sec;
@@ -151,6 +158,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->dry_run + o->check + o->status > 1) {
 		log_error("--dry-run, --check and --status exclude each other");
+		return -EINVAL;
+	}
+	if (o->guard && (o->dry_run || o->check || o->status || o->force || o->json || o->attach_volume ||
+			 o->user_data || o->metadata || o->output_dir || o->templates || o->memory || o->deadline_ms)) {
+		log_error("--guard takes --root only");
 		return -EINVAL;
 	}
 	if (o->filesystem && !o->attach_volume) {
@@ -561,6 +573,16 @@ int main(int argc, char **argv)
 	log_open();
 	if (parse_options(argc, argv, &o) < 0)
 		return DOAGENT_EXIT_USAGE;
+	if (o.guard) {
+		_cleanup_free_ char *cause = NULL;
+
+		r = guard_run(o.root, &cause);
+		if (r == 0)
+			log_info("guard: %s", cause ? cause : "starting Redis");
+		else
+			log_error("guard: %s", cause ? cause : "cannot decide: not starting Redis");
+		return r == 0 ? DOAGENT_EXIT_OK : DOAGENT_EXIT_FAILURE;
+	}
 	if (o.status)
 		return boot_status(o.root, o.json, geteuid() == 0);
 	if (o.attach_volume)

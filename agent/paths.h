@@ -8,6 +8,11 @@
 #define PATH_STATE_DIR "/var/lib/doagent"
 #define PATH_SECRETS_DIR PATH_STATE_DIR "/secrets"
 #define PATH_TLS_KEY PATH_SECRETS_DIR "/tls.key"
+/* The key's copy that redis-server reads ([tls] engine = redis): 0640 root:redis in a
+ * directory only root writes; the secrets directory is root's alone (0700). */
+#define PATH_TLS_KEY_REDIS "/etc/doagent/tls/redis.key"
+/* Plaintext on the droplet alone when Redis' own TLS listens further (port 0). */
+#define PATH_REDIS_SOCKET "/run/redis/redis-server.sock"
 #define PATH_FIREWALL_NFT "/etc/doagent/firewall.nft"
 #define PATH_CONNECTION "/root/doagent-connection.txt"
 #define PATH_MOTD "/etc/motd.d/doagent"
@@ -18,6 +23,10 @@
 #define PATH_VOLUME_SERVICE PATH_UNIT_DIR "/doagent-volume.service"
 #define PATH_VOLUME_PATH_WANTS PATH_UNIT_DIR "/paths.target.wants/doagent-volume.path"
 #define PATH_REDIS_VOLUME_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-volume.conf"
+#define PATH_REDIS_GROUP_DROPIN PATH_UNIT_DIR "/redis-server.service.d/doagent-group.conf"
+#define PATH_SENTINEL_CONF "/etc/redis/sentinel.conf"
+/* Sentinel's port, TLS only (Redis' own); the standard Sentinel port. */
+#define SENTINEL_PORT 26379
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
@@ -31,6 +40,7 @@
 
 #define UNIT_REDIS "redis-server.service"
 #define UNIT_STUNNEL "stunnel@doagent-redis.service"
+#define UNIT_SENTINEL "redis-sentinel.service"
 #define UNIT_FIREWALL "doagent-firewall.service"
 
 #endif

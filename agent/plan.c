@@ -42,6 +42,17 @@ struct template_spec {
 static const struct template_spec spec_redis = {
 	"redis.conf", PATH_REDIS_CONF, 0640, "root", "redis", RENDER_REDIS, true,
 };
+/* In a replication group Redis rewrites redis.conf (Sentinel's REPLICAOF, then CONFIG
+ * REWRITE) and Sentinel rewrites sentinel.conf: both belong to redis then. */
+static const struct template_spec spec_redis_group = {
+	"redis.conf", PATH_REDIS_CONF, 0640, "redis", "redis", RENDER_REDIS, true,
+};
+static const struct template_spec spec_sentinel = {
+	"sentinel.conf", PATH_SENTINEL_CONF, 0640, "redis", "redis", RENDER_REDIS, true,
+};
+static const struct template_spec spec_redis_group_dropin = {
+	"redis-group.conf", PATH_REDIS_GROUP_DROPIN, 0644, "root", "root", RENDER_TEXT, false,
+};
 static const struct template_spec spec_stunnel = {
 	"stunnel.conf", PATH_STUNNEL_CONF, 0644, "root", "root", RENDER_STUNNEL, false,
 };
@@ -88,7 +99,7 @@ struct builder {
 	const struct plan_input *in;
 	struct plan *plan;
 	struct render_vars *vars;
-	struct sources allow, ssh_allow;
+	struct sources allow, ssh_allow, group;
 	char *cause;
 	const struct metadata_ipv4 *private_ipv4;
 	const struct metadata_interface *public_if;
@@ -269,7 +280,7 @@ static int scope_addresses(struct builder *b, int scope, const char *list, bool 
 
 /* The readiness check's endpoints for a listener in scope on port, and the addresses
  * it needs on an interface. */
-static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls)
+static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls, bool sentinel)
 {
 	struct plan *p = b->plan;
 	_cleanup_strv_ char **l = NULL;
@@ -282,7 +293,7 @@ static int add_endpoints(struct builder *b, int scope, unsigned port, bool tls)
 		if (!e)
 			return -ENOMEM;
 		p->endpoints = e;
-		e[p->n_endpoints] = (struct plan_endpoint){ .host = strdup(*a), .port = port, .tls = tls };
+		e[p->n_endpoints] = (struct plan_endpoint){ .host = strdup(*a), .port = port, .tls = tls, .sentinel = sentinel };
 		if (!e[p->n_endpoints++].host)
 			return -ENOMEM;
 		if (a != l && !strv_contains(p->addresses, *a))
@@ -417,6 +428,79 @@ static bool scope_exposed(int scope)
 	return scope != CONFIG_SCOPE_LOOPBACK;
 }
 
+/* A [replication] group: who is primary at first, Sentinel's settings, the VPC that
+ * replicas and Sentinels reach each other through. */
+static int set_group_vars(struct builder *b)
+{
+	const struct config *c = b->in->config;
+	struct render_vars *v = b->vars;
+	const char *own;
+	int r;
+
+	/* Every template variable exists, group or not: the templates are checked whole. */
+	r = render_vars_set_bool(v, "group", c->replication_group != NULL);
+	if (r >= 0 && !c->replication_group) {
+		if ((r = render_vars_set(v, "group_name", "", 0)) < 0 ||
+		    (r = render_vars_set(v, "private_ip", b->private_ipv4 ? b->private_ipv4->address : "", 0)) < 0 ||
+		    (r = render_vars_set_bool(v, "replica", false)) < 0 ||
+		    (r = render_vars_set(v, "primary_ip", "", 0)) < 0 ||
+		    (r = render_vars_setf(v, "quorum", 0, "%u", c->replication_quorum)) < 0 ||
+		    (r = render_vars_setf(v, "sentinel_port", 0, "%u", SENTINEL_PORT)) < 0 ||
+		    (r = render_vars_set(v, "sentinel_down_after", "5000", 0)) < 0 ||
+		    (r = render_vars_list_add(v, "sentinels", NULL)) < 0)
+			return r;
+		return render_vars_set(v, "doagent", SBINDIR "/doagent", 0);
+	}
+	if (r < 0)
+		return r;
+	if (!b->private_ipv4)
+		return fail(b, -EBADMSG, "[replication] group: this droplet has no private interface; "
+					 "the nodes of a group reach each other on their private network");
+	own = b->private_ipv4->address;
+	if ((r = render_vars_set(v, "group_name", c->replication_group, 0)) < 0 ||
+	    (r = render_vars_set(v, "private_ip", own, 0)) < 0 ||
+	    (r = render_vars_set_bool(v, "replica", !config_replication_self(c, own))) < 0 ||
+	    (r = render_vars_set(v, "primary_ip", config_replication_self(c, own) ? own : c->replication_primary, 0)) < 0 ||
+	    (r = render_vars_setf(v, "quorum", 0, "%u", c->replication_quorum)) < 0 ||
+	    (r = render_vars_setf(v, "sentinel_port", 0, "%u", SENTINEL_PORT)) < 0 ||
+	    (r = render_vars_set(v, "sentinel_down_after", "5000", 0)) < 0 ||
+	    (r = render_vars_set(v, "doagent", SBINDIR "/doagent", 0)) < 0)
+		return r;
+	/* The Sentinels this node knows of at its first boot: its own, and the first
+	 * primary's (doagent-launch knows them all). */
+	{
+		char item[64];
+
+		r = render_vars_list_add(v, "sentinels", NULL);
+		snprintf(item, sizeof(item), "%s:%u", own, SENTINEL_PORT);
+		if (r >= 0)
+			r = render_vars_list_add(v, "sentinels", item);
+		snprintf(item, sizeof(item), "%s:%u", c->replication_primary, SENTINEL_PORT);
+		if (r >= 0 && !config_replication_self(c, own))
+			r = render_vars_list_add(v, "sentinels", item);
+		if (r < 0)
+			return r;
+	}
+	if (c->firewall_backend != CONFIG_FW_NONE) {
+		struct config_addrlist vpc = { .vpc = true };
+
+		r = resolve_sources(b, "[replication] group", &vpc, &b->group);
+	}
+	return r;
+}
+
+static bool tls_native(const struct config *c)
+{
+	return c->tls_enabled && c->tls_engine == CONFIG_TLS_REDIS;
+}
+
+/* Redis' plaintext TCP port, or 0: Redis' own TLS listens on the addresses its
+ * plaintext port does, so with plaintext = loopback and a wider bind it has none. */
+unsigned plan_plaintext_port(const struct config *c)
+{
+	return !tls_native(c) || c->tls_plaintext == c->redis_bind ? c->redis_port : 0;
+}
+
 void plan_open_ports(const struct config *c, unsigned ret[static 2])
 {
 	int redis_scope = c->tls_enabled ? c->tls_plaintext : c->redis_bind;
@@ -462,20 +546,29 @@ static int set_vars(struct builder *b)
 	}
 	CHECK(render_vars_set_bool(v, "snapshots", c->redis_snapshots));
 	CHECK(resolve_maxmemory(b));
-	CHECK(scope_addresses(b, redis_scope, "bind", true));
+	CHECK(scope_addresses(b, tls_native(c) ? c->redis_bind : redis_scope, "bind", true));
+	CHECK(render_vars_set_bool(v, "plaintext_tcp", plan_plaintext_port(c) != 0));
+	CHECK(render_vars_set(v, "redis_socket", PATH_REDIS_SOCKET, 0));
 	CHECK(render_vars_set(v, "host", scope_host(b, c->redis_bind), 0));
 	CHECK(render_vars_set(v, "redis_host", scope_host(b, redis_scope), 0));
 	CHECK(render_vars_set_bool(v, "redis_exposed", scope_exposed(redis_scope)));
 
 	CHECK(render_vars_set_bool(v, "tls", c->tls_enabled));
+	CHECK(render_vars_set_bool(v, "tls_stunnel", c->tls_enabled && !tls_native(c)));
+	CHECK(render_vars_set_bool(v, "tls_redis", tls_native(c)));
+	CHECK(render_vars_set(v, "tls_engine", config_tls_engines[c->tls_engine], 0));
 	CHECK(render_vars_setf(v, "tls_port", 0, "%u", c->tls_port));
 	CHECK(scope_addresses(b, c->redis_bind, "tls_accept", false));
 	CHECK(render_vars_set_bool(v, "tls_exposed", c->tls_enabled && scope_exposed(c->redis_bind)));
 	CHECK(render_vars_set(v, "tls_cert", PATH_TLS_CERT, 0));
 	CHECK(render_vars_set(v, "tls_key", PATH_TLS_KEY, 0));
+	CHECK(render_vars_set(v, "tls_key_redis", PATH_TLS_KEY_REDIS, 0));
 	CHECK(render_vars_set(v, "tls_fingerprint",
 			      b->in->tls_fingerprint ? b->in->tls_fingerprint : "(made on the droplet's first boot)", 0));
 	CHECK(render_vars_set_bool(v, "tls_self_signed", !c->tls_certificate));
+
+	CHECK(render_vars_set_bool(v, "redis_tls_files", config_redis_uses_tls(c)));
+	CHECK(set_group_vars(b));
 
 	CHECK(render_vars_setf(v, "ssh_port", 0, "%u", c->firewall_ssh_port));
 	CHECK(render_vars_set_bool(v, "metadata_root_only", c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY));
@@ -483,6 +576,7 @@ static int set_vars(struct builder *b)
 		CHECK(resolve_sources(b, "allow", &c->firewall_allow, &b->allow));
 		CHECK(resolve_sources(b, "ssh-allow", &c->firewall_ssh_allow, &b->ssh_allow));
 	}
+	CHECK(set_list(v, "group4", b->group.v4));
 	CHECK(set_list(v, "allow4", b->allow.v4));
 	CHECK(set_list(v, "allow6", b->allow.v6));
 	CHECK(set_list(v, "ssh_allow4", b->ssh_allow.v4));
@@ -531,6 +625,15 @@ static int add_rule_lines(struct builder *b)
 	snprintf(port, sizeof(port), "%u", p->open_ports[1]);
 	if (r >= 0 && p->open_ports[1])
 		r = add_port_rules(b, port, " (tls)", &b->allow);
+	if (r >= 0 && c->replication_group && b->group.v4) {
+		p->group_ports[0] = c->tls_port;
+		p->group_ports[1] = SENTINEL_PORT;
+		snprintf(port, sizeof(port), "%u", c->tls_port);
+		r = add_port_rules(b, port, " (tls: the group's replicas and Sentinels)", &b->group);
+		snprintf(port, sizeof(port), "%u", SENTINEL_PORT);
+		if (r >= 0)
+			r = add_port_rules(b, port, " (sentinel)", &b->group);
+	}
 	if (r >= 0 && c->firewall_metadata == CONFIG_METADATA_ROOT_ONLY)
 		r = strv_extend(&p->rules, "drop output to 169.254.169.254 from every user but root");
 	if (r >= 0)
@@ -551,6 +654,20 @@ static int add_actions(struct builder *b)
 		r = strv_extendf(&p->actions,
 				 c->tls_certificate ? "install the user data's TLS certificate and key"
 						    : "create a self-signed TLS certificate for this droplet's addresses and hostname");
+	if (r >= 0 && config_redis_uses_tls(c))
+		r = strv_extend(&p->actions, "copy the TLS key for redis-server to " PATH_TLS_KEY_REDIS " (0640 root:redis)");
+	else if (r >= 0)
+		r = strv_extend(&p->remove, PATH_TLS_KEY_REDIS);
+	if (r >= 0 && c->replication_group)
+		r = strv_extendf(&p->actions,
+				 "join the replication group %s as %s: replication and Sentinel over TLS, each node "
+				 "trusting the group's certificate; redis-sentinel on port %u, monitoring %s",
+				 c->replication_group,
+				 config_replication_self(c, b->private_ipv4 ? b->private_ipv4->address : NULL)
+					 ? "its first primary" : "a replica",
+				 SENTINEL_PORT,
+				 config_replication_self(c, b->private_ipv4 ? b->private_ipv4->address : NULL)
+					 ? "this node" : c->replication_primary);
 	if (r >= 0 && c->firewall_backend != CONFIG_FW_NONE)
 		r = strv_extendf(&p->actions, "apply the firewall rules (%s)", p->firewall_backend);
 	if (r >= 0 && p->storage)
@@ -563,8 +680,19 @@ static int add_actions(struct builder *b)
 	/* With a volume, Redis is started (not enabled) once the volume is mounted. */
 	if (r >= 0 && !p->storage)
 		r = strv_extend(&p->units, UNIT_REDIS);
-	if (r >= 0 && c->tls_enabled)
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = strv_extend(&p->units, UNIT_STUNNEL);
+	else if (r >= 0) {
+		r = strv_extend(&p->units_off, UNIT_STUNNEL);
+		if (r >= 0)
+			r = strv_extend(&p->remove, PATH_STUNNEL_CONF);
+	}
+	/* Every node of a group runs a Sentinel; a droplet on its own runs none (a
+	 * snapshot of a group's node may have left it enabled). */
+	if (r >= 0 && c->replication_group)
+		r = strv_extend(&p->units, UNIT_SENTINEL);
+	else if (r >= 0)
+		r = strv_extend(&p->units_off, UNIT_SENTINEL);
 	if (r >= 0 && p->storage)
 		r = strv_extend(&p->units, STORAGE_UNIT_PATH);
 	if (r >= 0 && p->addresses) {
@@ -574,19 +702,21 @@ static int add_actions(struct builder *b)
 					list, p->addresses[1] ? "are" : "is") : -ENOMEM;
 	}
 	if (r >= 0 && !p->storage)
-		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s", UNIT_REDIS,
-				 c->tls_enabled ? " and " UNIT_STUNNEL : "");
+		r = strv_extendf(&p->actions, "reload systemd, enable and start %s%s%s", UNIT_REDIS,
+				 c->tls_enabled && !tls_native(c) ? " and " UNIT_STUNNEL : "",
+				 c->replication_group ? " and " UNIT_SENTINEL : "");
 	else if (r >= 0)
 		r = strv_extendf(&p->actions,
 				 "reload systemd, enable and start %s%s; start %s (not enabled: nothing starts it at "
 				 "boot before its volume is mounted) once the volume is mounted",
-				 c->tls_enabled ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
+				 c->tls_enabled && !tls_native(c) ? UNIT_STUNNEL " and " : "", STORAGE_UNIT_PATH, UNIT_REDIS);
 	for (size_t i = 0; r >= 0 && i < p->n_endpoints; i++) {
 		const struct plan_endpoint *e = &p->endpoints[i];
 
-		r = strv_extendf(&p->actions, "check that Redis answers an authenticated PING at %s%s%s:%u%s",
-				 strchr(e->host, ':') ? "[" : "", e->host, strchr(e->host, ':') ? "]" : "",
-				 e->port, e->tls ? " through TLS" : "");
+		r = strv_extendf(&p->actions, "check that %s answers an authenticated PING at %s%s%s:%u%s",
+				 e->sentinel ? "Sentinel" : "Redis", strchr(e->host, ':') ? "[" : "", e->host,
+				 strchr(e->host, ':') ? "]" : "", e->port,
+				 !e->tls ? "" : e->sentinel || tls_native(c) ? " through TLS (Redis' own)" : " through TLS (stunnel)");
 	}
 	if (r >= 0)
 		r = strv_extendf(&p->actions, "record success for droplet %s in %s", p->droplet_id, PATH_STATE_DIR);
@@ -626,8 +756,14 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	r = set_vars(&b);
 	if (r < 0)
 		goto out;
-	r = add_file(&b, &spec_redis);
-	if (r >= 0 && c->tls_enabled)
+	r = add_file(&b, c->replication_group ? &spec_redis_group : &spec_redis);
+	if (r >= 0 && c->replication_group) {
+		r = add_file(&b, &spec_sentinel);
+		if (r >= 0)
+			r = add_file(&b, &spec_redis_group_dropin);
+	} else if (r >= 0)
+		r = strv_extend(&b.plan->remove, PATH_REDIS_GROUP_DROPIN);
+	if (r >= 0 && c->tls_enabled && !tls_native(c))
 		r = add_file(&b, &spec_stunnel);
 	if (r >= 0 && (c->firewall_backend == CONFIG_FW_AUTO || c->firewall_backend == CONFIG_FW_NFTABLES))
 		r = add_file(&b, &spec_firewall);
@@ -649,11 +785,16 @@ int plan_build(const struct plan_input *in, struct plan **ret, char **ret_cause)
 	if (r >= 0)
 		r = add_rule_lines(&b);
 	if (r >= 0 && c->tls_enabled)
-		r = add_endpoints(&b, c->redis_bind, c->tls_port, true);
-	if (r >= 0)
-		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false);
+		r = add_endpoints(&b, c->redis_bind, c->tls_port, true, false);
+	/* Plaintext wherever Redis listens for it on TCP (nowhere with Redis' own TLS and
+	 * plaintext = loopback under a wider bind: the Unix socket is not advertised). */
+	if (r >= 0 && plan_plaintext_port(c))
+		r = add_endpoints(&b, c->tls_enabled ? c->tls_plaintext : c->redis_bind, c->redis_port, false, false);
+	if (r >= 0 && c->replication_group)
+		r = add_endpoints(&b, CONFIG_SCOPE_PRIVATE, SENTINEL_PORT, true, true);
 	if (r >= 0)
 		r = add_actions(&b);
+	b.plan->group4 = TAKE_PTR(b.group.v4);
 	b.plan->ssh4 = TAKE_PTR(b.ssh_allow.v4);
 	b.plan->ssh6 = TAKE_PTR(b.ssh_allow.v6);
 	b.plan->allow4 = TAKE_PTR(b.allow.v4);
@@ -665,6 +806,7 @@ out:
 	free(b.mount_unit_path);
 	sources_done(&b.allow);
 	sources_done(&b.ssh_allow);
+	sources_done(&b.group);
 	if (r < 0) {
 		if (ret_cause)
 			*ret_cause = b.cause ? b.cause : strdup(r == -ENOMEM ? "out of memory" : strerror(-r));
@@ -700,8 +842,9 @@ int plan_print(const struct plan *p, FILE *f)
 	for (i = 0; i < p->n_files; i++)
 		fprintf(f, "  - %s  %04o %s:%s%s\n", p->files[i].path, (unsigned)p->files[i].mode,
 			p->files[i].owner, p->files[i].group, p->files[i].sensitive ? "  (holds secrets)" : "");
-	print_list(f, "files removed when present (no [storage] volume)", p->remove);
+	print_list(f, "files to remove (left by an earlier configuration)", p->remove);
 	print_list(f, "units to enable and start", p->units);
+	print_list(f, "units to stop and disable (left by an earlier configuration)", p->units_off);
 	if (p->storage) {
 		const struct storage_volume *v = p->storage;
 
@@ -773,11 +916,12 @@ json_object *plan_to_json(const struct plan *p)
 	json_object_object_add(o, "droplet_id", json_object_new_string(p->droplet_id));
 	json_object_object_add(o, "notices", strv_to_json(p->notices));
 	json_object_object_add(o, "files", TAKE_PTR(files));
+	json_object_object_add(o, "remove", strv_to_json(p->remove));
 	json_object_object_add(o, "units", strv_to_json(p->units));
+	json_object_object_add(o, "units_off", strv_to_json(p->units_off));
 	json_object_object_add(o, "firewall_backend", json_object_new_string(p->firewall_backend));
 	json_object_object_add(o, "firewall_rules", strv_to_json(p->rules));
 	json_object_object_add(o, "steps", strv_to_json(p->actions));
-	json_object_object_add(o, "remove", strv_to_json(p->remove));
 	if (p->storage) {
 		json_object *st = json_object_new_object();
 
@@ -811,6 +955,7 @@ json_object *plan_to_json(const struct plan *p)
 			json_object_object_add(e, "host", json_object_new_string(p->endpoints[i].host));
 			json_object_object_add(e, "port", json_object_new_int((int)p->endpoints[i].port));
 			json_object_object_add(e, "tls", json_object_new_boolean(p->endpoints[i].tls));
+			json_object_object_add(e, "service", json_object_new_string(p->endpoints[i].sentinel ? "sentinel" : "redis"));
 		}
 		if (!eps)
 			return NULL;
@@ -877,13 +1022,15 @@ void plan_free(struct plan *p)
 	free(p->files);
 	free(p->droplet_id);
 	strv_free(p->units);
+	strv_free(p->units_off);
+	strv_free(p->remove);
 	strv_free(p->actions);
 	strv_free(p->rules);
 	strv_free(p->notices);
-	strv_free(p->remove);
 	free(p->storage);
 	strv_free(p->ssh4);
 	strv_free(p->ssh6);
+	strv_free(p->group4);
 	strv_free(p->allow4);
 	strv_free(p->allow6);
 	for (i = 0; i < p->n_endpoints; i++)

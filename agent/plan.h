@@ -30,6 +30,7 @@ struct plan_endpoint {
 	char *host;
 	unsigned port;
 	bool tls;
+	bool sentinel;		/* Sentinel's port, not Redis' */
 };
 
 struct plan {
@@ -37,10 +38,11 @@ struct plan {
 	struct plan_file *files;
 	size_t n_files;
 	char **units;		/* to enable and start, NULL-terminated */
+	char **units_off;	/* to stop and disable when an earlier run left them; or NULL */
+	char **remove;		/* files of an earlier configuration to remove; or NULL */
 	char **actions;		/* other steps, as sentences, NULL-terminated */
 	char **rules;		/* the firewall policy, one rule a line, NULL-terminated */
 	char **notices;		/* things the user should know, NULL-terminated */
-	char **remove;		/* files removed when present, NULL-terminated, or NULL */
 	struct storage_volume *storage;	/* the volume for Redis' data; NULL: none */
 	const char *firewall_backend;
 	unsigned long long maxmemory;	/* resolved, in bytes; 0 = no limit */
@@ -50,6 +52,8 @@ struct plan {
 	unsigned ssh_port;
 	unsigned open_ports[2];		/* Redis and/or TLS ports open to allow; 0 = none */
 	bool metadata_root_only;
+	char **group4;			/* a replication group: the VPC's block, NULL otherwise */
+	unsigned group_ports[2];	/* open to group4: the TLS port and Sentinel's; 0 = none */
 	struct plan_endpoint *endpoints;	/* every one must answer AUTH + PING */
 	size_t n_endpoints;
 	char **addresses;	/* the metadata's addresses that listeners bind (not loopback):
@@ -88,6 +92,10 @@ int plan_parse_meminfo(const char *text, unsigned long long *ret);
 
 /* The ports the firewall opens to [firewall] allow: [0] Redis, [1] TLS; 0 = closed. */
 void plan_open_ports(const struct config *c, unsigned ret[static 2]);
+
+/* The TCP port Redis serves plaintext on: [redis] port, or 0 with [tls] engine = redis
+ * and plaintext = loopback under a wider bind (plaintext is then on PATH_REDIS_SOCKET). */
+unsigned plan_plaintext_port(const struct config *c);
 
 void plan_free(struct plan *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct plan *, plan_free)

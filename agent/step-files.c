@@ -4,8 +4,6 @@
 #include "autoconfig.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,35 +14,6 @@
 #include "fileio.h"
 #include "strv.h"
 #include "strutil.h"
-
-/* uid/gid of a user and group name, from the root's own /etc/passwd and /etc/group
- * under --root, from the system's otherwise. */
-static int lookup_ids(struct boot *b, const char *user, const char *group, uid_t *ret_uid, gid_t *ret_gid)
-{
-	_cleanup_free_ char *passwd = boot_path(b, "/etc/passwd"), *groups = boot_path(b, "/etc/group");
-	_cleanup_fclose_ FILE *pf = NULL, *gf = NULL;
-	struct passwd *pw = NULL;
-	struct group *gr = NULL;
-
-	if (!passwd || !groups)
-		return -ENOMEM;
-	if (!b->opt->root) {
-		pw = getpwnam(user);
-		gr = getgrnam(group);
-	} else {
-		pf = fopen(passwd, "re");
-		gf = fopen(groups, "re");
-		while (pf && (pw = fgetpwent(pf)) && strcmp(pw->pw_name, user) != 0)
-			;
-		while (gf && (gr = fgetgrent(gf)) && strcmp(gr->gr_name, group) != 0)
-			;
-	}
-	if (!pw || !gr)
-		return -ENOENT;
-	*ret_uid = pw->pw_uid;
-	*ret_gid = gr->gr_gid;
-	return 0;
-}
 
 static bool same_content(const char *path, const struct plan_file *f)
 {
@@ -69,7 +38,7 @@ static int write_files(struct boot *b, char **ret_cause)
 
 		if (!path)
 			return -ENOMEM;
-		r = lookup_ids(b, f->owner, f->group, &uid, &gid);
+		r = boot_lookup_ids(b, f->owner, f->group, &uid, &gid);
 		if (r < 0) {
 			strutil_cause(ret_cause, 0, "%s: no user %s or group %s on this system", f->path, f->owner, f->group);
 			return r;
@@ -88,22 +57,29 @@ static int write_files(struct boot *b, char **ret_cause)
 		}
 		n_written++;
 	}
-	for (i = 0; b->plan->remove && b->plan->remove[i]; i++) {
-		_cleanup_free_ char *path = boot_path(b, b->plan->remove[i]);
+	/* A certificate or key the tls step wrote counts as a change too. */
+	for (char **p = b->plan->remove; p && *p; p++) {
+		_cleanup_free_ char *path = boot_path(b, *p);
 
 		if (!path)
 			return -ENOMEM;
-		if (unlink(path) == 0)
-			n_removed++;
-		else if (errno != ENOENT) {
+		if (unlink(path) < 0) {
+			if (errno == ENOENT)
+				continue;
 			r = -errno;
 			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
 			return r;
 		}
+		r = fileio_defer_note(path);
+		if (r < 0) {
+			strutil_cause(ret_cause, 0, "%s: %s", path, strerror(-r));
+			return r;
+		}
+		n_removed++;
 	}
-	b->changed = n_written + n_removed > 0;
+	b->changed |= n_written + n_removed > 0;
 	strutil_cause(ret_cause, 0, "%zu of %zu files written%s", n_written, b->plan->n_files,
-		      n_removed ? ", those of an earlier volume removed" : "");
+		      n_removed ? ", and what an earlier configuration left removed" : "");
 	return 0;
 }
 

@@ -35,6 +35,8 @@ void boot_fw_policy(const struct plan *plan, struct fw_policy *ret)
 		.allow6 = plan->allow6,
 		.ssh_port = plan->ssh_port,
 		.ports = { plan->open_ports[0], plan->open_ports[1] },
+		.group4 = plan->group4,
+		.group_ports = { plan->group_ports[0], plan->group_ports[1] },
 		.metadata_root_only = plan->metadata_root_only,
 		.nft_ruleset = nft ? nft->content : NULL,
 	};

@@ -18,6 +18,7 @@
 #include "storage.h"
 #include "systemd.h"
 #include "strutil.h"
+#include "strv.h"
 
 #define JOB_TIMEOUT_MS (90 * 1000)
 
@@ -37,9 +38,45 @@ static int start(struct boot *b, enum systemd_action action, const char *unit, c
 	return 0;
 }
 
+/* Stop and disable what an earlier configuration of this droplet started and this one
+ * does not use (stunnel, when TLS is off or Redis serves it): before Redis starts, which
+ * may need its port. A unit that is not installed has nothing to stop. Returns how many
+ * were stopped or disabled, or -errno with *ret_cause. */
+static int stop_unused(struct boot *b, char **ret_cause)
+{
+	int n = 0;
+
+	for (char **u = b->plan->units_off; u && *u; u++) {
+		_cleanup_free_ char *load = NULL, *file_state = NULL, *active = NULL;
+		const char *one[] = { *u, NULL };
+
+		if (systemd_unit_property(b->bus, *u, "LoadState", &load, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(load, "not-found") == 0)
+			continue;
+		if (systemd_unit_property(b->bus, *u, "UnitFileState", &file_state, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(file_state, "enabled") == 0) {
+			/* Reload after, as systemctl disable does: the manager's view follows. */
+			if (systemd_disable(b->bus, one, ret_cause) < 0 || systemd_reload(b->bus, ret_cause) < 0)
+				return -EIO;
+			n++;
+		}
+		if (systemd_active_state(b->bus, *u, &active, ret_cause) < 0)
+			return -EIO;
+		if (strcmp(active, "inactive") != 0) {
+			if (systemd_unit_action(b->bus, SYSTEMD_STOP, *u, JOB_TIMEOUT_MS, ret_cause) < 0)
+				return -EIO;
+			n++;
+		}
+	}
+	return n;
+}
+
 static int run(struct boot *b, char **ret_cause)
 {
 	static const char *const redis[] = { UNIT_REDIS, NULL };
+	int stopped;
 	const char *const *units = (const char *const *)b->plan->units;
 	enum systemd_action action = b->changed ? SYSTEMD_RESTART : SYSTEMD_START;
 	size_t i;
@@ -55,7 +92,10 @@ static int run(struct boot *b, char **ret_cause)
 	}
 	if (!b->bus && systemd_open(&b->bus, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
-	if (systemd_reload(b->bus, ret_cause) < 0 || systemd_enable(b->bus, units, ret_cause) < 0)
+	if (systemd_reload(b->bus, ret_cause) < 0)
+		return DOAGENT_EXIT_FAILURE;
+	stopped = stop_unused(b, ret_cause);
+	if (stopped < 0 || systemd_enable(b->bus, units, ret_cause) < 0)
 		return DOAGENT_EXIT_FAILURE;
 	/* With a volume, Redis is not in the plan's units: nothing starts it at boot, where
 	 * it would pull in a mount whose device may not be there; this step starts it once
@@ -72,13 +112,15 @@ static int run(struct boot *b, char **ret_cause)
 		if (start(b, action, units[i], ret_cause) < 0)
 			return DOAGENT_EXIT_FAILURE;
 	if (b->storage_waiting)
-		strutil_cause(ret_cause, 0, "%s %s" STORAGE_UNIT_PATH "; Redis waits for its volume",
+		strutil_cause(ret_cause, 0, "%s %s" STORAGE_UNIT_PATH "; Redis waits for its volume%s",
 			      action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-			      b->config.tls_enabled ? UNIT_STUNNEL " and " : "");
+			      strv_contains(b->plan->units, UNIT_STUNNEL) ? UNIT_STUNNEL " and " : "",
+			      stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
 	else
-		strutil_cause(ret_cause, 0, "%s %s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
-			      b->config.tls_enabled ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
-			      b->plan->storage ? ", and " STORAGE_UNIT_PATH : "");
+		strutil_cause(ret_cause, 0, "%s %s%s%s", action == SYSTEMD_RESTART ? "restarted" : "started (or running already)",
+			      strv_contains(b->plan->units, UNIT_STUNNEL) ? UNIT_REDIS " and " UNIT_STUNNEL : UNIT_REDIS,
+			      b->plan->storage ? ", and " STORAGE_UNIT_PATH : "",
+			      stopped ? "; stopped and disabled " UNIT_STUNNEL ", which this configuration does not use" : "");
 	return 0;
 }
 

@@ -339,13 +339,18 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 
 int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_cause)
 {
+	return systemd_unit_property(bus, unit, "ActiveState", ret, ret_cause);
+}
+
+int systemd_unit_property(sd_bus *bus, const char *unit, const char *property, char **ret, char **ret_cause)
+{
 	_cleanup_(sdlib_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *what = NULL, *path = NULL, *state = NULL;
 	int r;
 
 	if (!unit || !*unit)
 		return strutil_cause(ret_cause, -EINVAL, "no unit");
-	if (asprintf(&what, "state of %s", unit) < 0)
+	if (asprintf(&what, "%s of %s", property, unit) < 0)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	r = sdlib_load(&sd, ret_cause);
 	if (r < 0)
@@ -353,7 +358,7 @@ int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_c
 	r = unit_path(bus, unit, &path, &e);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
-	r = sd->sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, "ActiveState", &e, &state);
+	r = sd->sd_bus_get_property_string(bus, SD_DEST, path, SD_UNIT, property, &e, &state);
 	if (r < 0)
 		return bus_fail(ret_cause, r, &e, what);
 	*ret = TAKE_PTR(state);

@@ -37,4 +37,8 @@ int systemd_unit_action(sd_bus *bus, enum systemd_action action, const char *uni
 /* The unit's ActiveState ("active", "failed", ...), malloc'd. */
 int systemd_active_state(sd_bus *bus, const char *unit, char **ret, char **ret_cause);
 
+/* A string property of the unit's org.freedesktop.systemd1.Unit interface (ActiveState,
+ * LoadState, UnitFileState, ...), malloc'd; the unit is loaded for it when it is not. */
+int systemd_unit_property(sd_bus *bus, const char *unit, const char *property, char **ret, char **ret_cause);
+
 #endif

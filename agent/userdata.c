@@ -136,7 +136,7 @@ static void inspect_line(struct parser *ps, const char *s, size_t len, int max)
 		if (!config_section_exists(name)) {
 			const char *near = config_suggest_section(name);
 
-			parser_error(ps, ps->line, name, NULL, near, "unknown section (the sections are [redis], [tls], [firewall] and [storage])");
+			parser_error(ps, ps->line, name, NULL, near, "unknown section (the sections are [redis], [tls], [firewall], [storage] and [replication])");
 		}
 		return;
 	}
@@ -223,7 +223,7 @@ static void apply_entry(struct parser *ps, struct config *c, const struct entry 
 
 	if (e->section[0] == '\0') {
 		parser_error(ps, e->line, NULL, e->name, NULL,
-			     "key outside any section; put it under [redis], [tls], [firewall] or [storage]");
+			     "key outside any section; put it under [redis], [tls], [firewall], [storage] or [replication]");
 		return;
 	}
 	if (!config_section_exists(e->section))

@@ -17,6 +17,7 @@ The token in the environment is a dummy that only the fake accepts. python3 stdl
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def main():
     ap.add_argument("--json")
     a = ap.parse_args()
     scratch = tempfile.mkdtemp(prefix="doagent-launch-bench.")
+    # create keeps a record of what it sent (doagent-launch(1)): here, not in $HOME.
+    os.environ["XDG_STATE_HOME"] = os.path.join(scratch, "state")
     results = []
     try:
         for after in a.active_after:
@@ -98,12 +101,7 @@ def main():
                               r["lag_median_s"], r["lag_max_s"],
                               ", ".join("%s %d" % kv for kv in sorted(r["methods"].items()))))
     finally:
-        for name in ("out", "err"):
-            try:
-                os.unlink(os.path.join(scratch, name))
-            except FileNotFoundError:
-                pass
-        os.rmdir(scratch)
+        shutil.rmtree(scratch)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)

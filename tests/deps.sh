@@ -5,7 +5,7 @@ set -eu
 
 build="build-essential autoconf automake pkg-config libcurl4-openssl-dev libinih-dev
 libjson-c-dev libsystemd-dev libcmocka-dev libssl-dev libnftables-dev libblkid-dev"
-test="$build redis-server redis-tools stunnel4 nftables iproute2 python3 strace
+test="$build redis-server redis-sentinel redis-tools python3-redis stunnel4 nftables iproute2 python3 strace
 valgrind groff-base man-db xz-utils debootstrap systemd-container util-linux
 iputils-ping openssl clang libclang-rt-14-dev e2fsprogs xfsprogs
 packer shellcheck gpg dpkg-dev"

@@ -33,7 +33,14 @@ dry --user-data "$EXAMPLES/cache.ini"
 check; grep -qx 'save ""' "$TMP/out" || fail "cache: snapshots = no does not give save \"\""
 check; grep -qx 'maxmemory 1717986918' "$TMP/out" || fail "cache: 80% of 2gb is not 1717986918"
 check; grep -qx 'bind 127.0.0.1 -::1 10.132.255.113' "$TMP/out" || fail "cache: no TLS and bind = private"
-check; ! grep -q 'stunnel' "$TMP/out" || fail "cache: TLS is off but stunnel is planned"
+# section TITLE: the lines of one list of the plan ("units to enable and start", ...).
+section() { sed -n "/^$1/,/^[a-z]/p" "$TMP/out" | sed 1d; }
+check; ! grep -q '^==> /etc/stunnel/' "$TMP/out" && ! section 'units to enable and start' | grep -q stunnel ||
+	fail "cache: TLS is off but stunnel is planned"
+# ... and a stunnel an earlier configuration left is stopped, its file removed.
+check; section 'units to stop and disable' | grep -qx '  - stunnel@doagent-redis.service' &&
+	section 'files to remove' | grep -qx '  - /etc/stunnel/doagent-redis.conf' ||
+	fail "cache: TLS is off but a stunnel left by an earlier configuration would keep running"
 dry --user-data "$EXAMPLES/persistent.ini"
 check; grep -qx 'appendonly yes' "$TMP/out" && grep -qx 'maxmemory-policy noeviction' "$TMP/out" ||
 	fail "persistent: appendonly/noeviction missing"
@@ -45,6 +52,87 @@ check; grep -qF 'ip saddr { 10.132.0.0/16, 203.0.113.7/32, 198.51.100.0/24 } tcp
 	fail "tls-public: the allow list is not in the ruleset"
 check; grep -qF 'ip6 saddr { 2001:db8:1234::/48 } tcp dport 6380 accept' "$TMP/out" ||
 	fail "tls-public: the IPv6 allow entry is not in the ruleset"
+
+# [tls] engine = redis: Redis serves TLS itself, on the same port, with the same
+# certificate and a copy of the key; no stunnel; the same firewall and details.
+printf '#doagent\n[tls]\nengine = redis\n' >"$TMP/native.ini"
+dry --user-data "$TMP/native.ini"
+check; [ "$status" -eq 0 ] || fail "engine = redis: --dry-run exit $status: $(cat "$TMP/err")"
+for want in 'tls-port 6380' 'tls-cert-file /etc/doagent/tls/redis.crt' 'tls-key-file /etc/doagent/tls/redis.key' \
+	'tls-auth-clients no' 'tls-protocols "TLSv1.2 TLSv1.3"' 'bind 127.0.0.1 -::1 10.132.255.113' 'port 0' \
+	'unixsocket /run/redis/redis-server.sock' 'unixsocketperm 700'; do
+	check; grep -qxF -- "$want" "$TMP/out" || fail "engine = redis: redis.conf lacks '$want'"
+done
+check; ! grep -q '^==> /etc/stunnel/' "$TMP/out" && ! section 'units to enable and start' | grep -q stunnel ||
+	fail "engine = redis: stunnel is still configured or started"
+check; section 'units to stop and disable' | grep -qx '  - stunnel@doagent-redis.service' ||
+	fail "engine = redis: a stunnel left by an earlier configuration is not stopped"
+check; grep -qxF '  - copy the TLS key for redis-server to /etc/doagent/tls/redis.key (0640 root:redis)' "$TMP/out" ||
+	fail "engine = redis: the plan does not say where the key's copy goes"
+check; grep -qxF '  - accept tcp port 6380 (tls) from 10.132.0.0/16 (vpc)' "$TMP/out" && ! grep -q 'tcp port 6379' "$TMP/out" ||
+	fail "engine = redis: the firewall does not open the TLS port alone"
+check; grep -qF 'ip saddr { 10.132.0.0/16 } tcp dport 6380 accept' "$TMP/out" && ! grep -q 'dport 6379' "$TMP/out" ||
+	fail "engine = redis: the ruleset does not open the TLS port alone"
+check; grep -qF 'URL:  rediss://default:%28redacted%29@10.132.255.113:6380' "$TMP/out" &&
+	grep -qF 'redis-cli -s /run/redis/redis-server.sock PING' "$TMP/out" ||
+	fail "engine = redis: the connection details lack the TLS URL or the socket"
+check; grep -qxF '  - check that Redis answers an authenticated PING at 10.132.255.113:6380 through TLS (Redis'\'' own)' "$TMP/out" &&
+	! grep -q 'PING at [^ ]*:6379' "$TMP/out" ||
+	fail "engine = redis: no readiness check through TLS"
+# The key copy only for this engine: stunnel's plans remove it.
+dry --user-data "$EXAMPLES/tls-public.ini"
+check; section 'files to remove' | grep -qx '  - /etc/doagent/tls/redis.key' && ! grep -q '^tls-' "$TMP/out" ||
+	fail "engine = stunnel: the redis engine's key copy is not removed, or redis.conf has tls- lines"
+# engine = stunnel written out is the default: the same plan to the byte.
+printf '#doagent\n[redis]\npassword = canary-Pa55word-1234\n' >"$TMP/default.ini"
+dry --user-data "$TMP/default.ini"
+cp "$TMP/out" "$TMP/default.out"
+printf '#doagent\n[redis]\npassword = canary-Pa55word-1234\n[tls]\nengine = stunnel\n' >"$TMP/stunnel.ini"
+dry --user-data "$TMP/stunnel.ini"
+check; [ "$status" -eq 0 ] && cmp -s "$TMP/out" "$TMP/default.out" || fail "engine = stunnel is not the default plan: $(diff "$TMP/default.out" "$TMP/out" | head -n 20)"
+# Plaintext where [tls] plaintext says: with bind, or (loopback) nowhere on TCP.
+printf '#doagent\n[redis]\nbind = private\n[tls]\nengine = redis\nplaintext = private\n' >"$TMP/native-pt.ini"
+dry --user-data "$TMP/native-pt.ini"
+check; [ "$status" -eq 0 ] && grep -qx 'port 6379' "$TMP/out" && grep -qx 'bind 127.0.0.1 -::1 10.132.255.113' "$TMP/out" &&
+	! grep -q '^unixsocket' "$TMP/out" || fail "engine = redis, plaintext = private: not port 6379 on the private address"
+check; grep -qF 'ip saddr { 10.132.0.0/16 } tcp dport 6379 accept' "$TMP/out" &&
+	grep -qF 'ip saddr { 10.132.0.0/16 } tcp dport 6380 accept' "$TMP/out" ||
+	fail "engine = redis, plaintext = private: the firewall does not open both ports"
+check; grep -qF 'Plaintext port 6379 on 10.132.255.113:' "$TMP/out" || fail "engine = redis, plaintext = private: the details lack the plaintext port"
+printf '#doagent\n[redis]\nbind = loopback\n[tls]\nengine = redis\n' >"$TMP/native-lo.ini"
+dry --user-data "$TMP/native-lo.ini"
+check; [ "$status" -eq 0 ] && grep -qx 'port 6379' "$TMP/out" && grep -qx 'bind 127.0.0.1 -::1' "$TMP/out" &&
+	grep -qx 'tls-port 6380' "$TMP/out" || fail "engine = redis, bind = loopback: not both ports on loopback"
+printf '#doagent\n[tls]\nenabled = no\nengine = redis\n' >"$TMP/native-off.ini"
+dry --user-data "$TMP/native-off.ini"
+check; [ "$status" -eq 0 ] && grep -qx 'port 6379' "$TMP/out" && ! grep -q '^tls-' "$TMP/out" ||
+	fail "engine = redis with TLS off: redis.conf still serves TLS"
+for ini in native native-pt native-lo; do
+	run_agent --check --user-data "$TMP/$ini.ini"
+	check; [ "$status" -eq 0 ] && grep -qx "user data: valid" "$TMP/out" || fail "$ini: --check exit $status: $(cat "$TMP/err")"
+done
+run_agent --check --json --user-data "$TMP/native.ini"
+check; [ "$status" -eq 0 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["valid"] is True' "$TMP/out" ||
+	fail "engine = redis: --check --json exit $status"
+dry --json --user-data "$TMP/native.ini"
+check; [ "$status" -eq 0 ] && python3 - "$TMP/out" <<'PY' || fail "engine = redis: --json is not the expected plan"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+paths = [f["path"] for f in plan["files"]]
+assert paths == ["/etc/redis/redis.conf", "/etc/doagent/firewall.nft", "/root/doagent-connection.txt",
+                 "/etc/motd.d/doagent"], paths
+assert plan["units"] == ["redis-server.service"], plan["units"]
+assert plan["units_off"] == ["stunnel@doagent-redis.service", "redis-sentinel.service"], plan["units_off"]
+# What an earlier configuration may have left: the stunnel configuration (and an
+# earlier volume's units), never the key's copy Redis uses now.
+assert "/etc/stunnel/doagent-redis.conf" in plan["remove"], plan["remove"]
+assert "/etc/doagent/tls/redis.key" not in plan["remove"], plan["remove"]
+PY
+rm -rf "$TMP/native-tree"
+mkdir "$TMP/native-tree"
+dry --user-data "$TMP/native.ini" --output-dir "$TMP/native-tree"
+check; [ "$status" -eq 0 ] && [ -f "$TMP/native-tree/etc/redis/redis.conf" ] && [ ! -e "$TMP/native-tree/etc/stunnel" ] &&
+	[ "$(find "$TMP/native-tree" -type f | wc -l)" -eq 4 ] || fail "engine = redis: --output-dir: $(find "$TMP/native-tree" -type f)"
 
 # Without --user-data, the metadata's own user data is used.
 dry
@@ -121,7 +209,9 @@ assert plan["storage"] == {"volume": "redis-1-data-volume", "device": "/dev/disk
                            "mount_options": "nofail,discard,noatime", "format": "only if blank", "filesystem": "xfs",
                            "label": "redis-1-data", "redis_dir": "/mnt/redis_1_data_volume/redis"}, plan["storage"]
 assert plan["units"] == ["stunnel@doagent-redis.service", "doagent-volume.path"], plan["units"]
-assert plan["remove"] == [], plan["remove"]
+# Nothing of the volume's is removed; the key's copy for Redis' own TLS is (stunnel here).
+assert plan["remove"] == ["/etc/systemd/system/redis-server.service.d/doagent-group.conf",
+                          "/etc/doagent/tls/redis.key"], plan["remove"]
 PY
 # appendonly = no is respected, with a notice.
 printf '#doagent\n[redis]\nappendonly = no\n[storage]\nvolume = redis-1-data\n' >"$TMP/vol-noaof.ini"
@@ -157,7 +247,7 @@ done
 # Every example's rendered ruleset is one that nft accepts (checked in a network
 # namespace of its own, so this machine's firewall is never touched).
 if [ "$(id -u)" -eq 0 ] && command -v nft >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1; then
-	for ex in "$EXAMPLES"/*; do
+	for ex in "$EXAMPLES"/* "$TMP/native.ini" "$TMP/native-pt.ini"; do
 		rm -rf "$TMP/nft"
 		mkdir "$TMP/nft"
 		dry --user-data "$ex" --output-dir "$TMP/nft"

@@ -1,16 +1,36 @@
 #!/usr/bin/env python3
 """A fake of the DigitalOcean API endpoints doagent-launch uses (python3 stdlib only).
 
-  POST /v2/droplets, GET /v2/droplets?tag_name=T&per_page=N&page=P, GET and DELETE
-  /v2/droplets/{id}, POST and GET /v2/firewalls, DELETE /v2/firewalls/{id}
+  droplets   POST /v2/droplets, GET /v2/droplets?tag_name=T, GET and DELETE
+             /v2/droplets/{id}, POST /v2/droplets/{id}/actions (shutdown, power_on),
+             GET /v2/droplets/{id}/actions/{action_id}
+  firewalls  POST and GET /v2/firewalls, DELETE /v2/firewalls/{id}
+  volumes    POST and GET /v2/volumes (?name=N&region=R), GET and DELETE
+             /v2/volumes/{id}, POST /v2/volumes/{id}/actions (attach, detach),
+             GET /v2/volumes/{id}/actions/{action_id}
 
 Answers carry every member DigitalOcean's schema requires, so the fake can stand behind
 "prism proxy --errors"; --public-url is then Prism's address, used in links.pages.
+Errors are DigitalOcean's {"id", "message", "request_id"}.
 
 Bound to --bind ADDR --port PORT; prints "PORT n" once listening (--port 0: any free one).
 Every /v2 request must carry "Authorization: Bearer <--token>" (else 401).
 Droplets are "new", then "active" --active-after SEC after the create, and get their
-addresses then (203.0.113.x public, 10.10.0.x private, 2001:db8::x).
+addresses then (203.0.113.x public, or 127.0.0.x with public_loopback; 10.10.0.x
+private, 2001:db8::x).
+
+DigitalOcean's volume rules:
+- a volume's name is unique in its region (409 "already exists"); names are lowercase
+  letters, digits and '-', starting with a letter, at most 64;
+- a volume is attached to at most one droplet, in its own region, at create ("volumes"
+  in the droplet request) or with an attach action; attaching a volume that is attached
+  already is 422 "This volume is already attached to a Droplet.", detaching one that is
+  not attached to that droplet 422 "Attachment not found";
+- an attached volume cannot be deleted (409); destroying a droplet detaches its volumes
+  (--action-after SEC later);
+- an action (attach, detach, shutdown, power_on) is "in-progress", then "completed"
+  --action-after SEC later; a droplet with an action in progress is locked, and another
+  action on it is 422. shutdown turns an active droplet off, power_on an off one on.
 
 Faults, as flags or at run time with POST /_fault (a JSON object of the same names with
 underscores); each count is used up by one /v2 request:
@@ -23,11 +43,32 @@ underscores); each count is used up by one /v2 request:
   --get404-for N        the first N GETs of each new droplet answer 404
   --never-active        droplets stay "new"
   --page-size N         at most N droplets per page, whatever per_page says
+and only at run time:
+  stuck_actions         a list of action types ("shutdown", "attach", ...) that stay
+                        in progress and never take effect
+  public_loopback       droplets get 127.0.0.x as their public address, x their number
+  serve_port            with public_loopback, a port P that an active droplet takes TCP
+                        connections on, at its public address, as its doagent would:
+                        when its user data names a [storage] volume, only once that
+                        volume is attached (the fake listens there itself)
+  rules                 a list of {"request": "METHOD /v2/path", "do": D, "skip": K,
+                        "status": S, "message": M}: the (K+1)-th request that matches
+                        (a path segment "*" matches any one) is, by D:
+                          fail        answered S (default 500) with DigitalOcean's error
+                                      body, M its message, and nothing done
+                          lose        done, then the connection closed without an answer
+                          hold        not done, held until POST /_release (or /_reset),
+                                      then closed without an answer
+                          hold_after  done, then held as hold
+                        each rule is used once
 
-GET /_state: droplets, firewalls, counts of requests and violations, and for each droplet
-the wall-clock time (active_at, seconds since the epoch) it turned or will turn active.
-POST /_reset: forget every droplet, firewall and count; the body (a JSON object of fault
-names, as for /_fault) replaces the faults, the others go back to their defaults.
+GET /_state: droplets, volumes, firewalls, actions, the user data each droplet was made
+with (user_data, by id), the requests so far ("log", "METHOD /path" each), the held ones,
+counts of requests and violations, and for each droplet the wall-clock time (active_at,
+seconds since the epoch) it turned or will turn active.
+POST /_reset: forget everything; the body (a JSON object of fault names, as for /_fault)
+replaces the faults, the others go back to their defaults.
+POST /_release: let every held request go.
 """
 
 import argparse
@@ -44,69 +85,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HTML = b"<html><head><title>503 Service Unavailable</title></head><body>\x01upstream down</body></html>\n"
 FAULTS = ("status429_for", "retry_after", "ratelimit_zero", "reset_in", "status503_for",
-          "lose_create", "get404_for", "never_active", "page_size", "active_after")
+          "lose_create", "get404_for", "never_active", "page_size", "active_after",
+          "action_after", "stuck_actions", "public_loopback", "serve_port", "rules")
+RUNTIME_DEFAULTS = {"stuck_actions": [], "public_loopback": False, "serve_port": 0, "rules": []}
+NOT_FOUND = "The resource you were accessing could not be found."
+ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             409: "conflict", 422: "unprocessable_entity", 429: "too_many_requests",
+             500: "server_error", 502: "server_error", 503: "service_unavailable"}
+VOLUME_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+LOST = object()      # a reply: close the connection without an answer
 
 
-class State:
-    def __init__(self, args):
-        self.lock = threading.Lock()
-        for name in FAULTS:
-            setattr(self, name, getattr(args, name))
-        self.token = args.token
-        self.defaults = {name: getattr(args, name) for name in FAULTS}
-        self.public_url = args.public_url
-        self.clear()
-
-    def clear(self):
-        self.droplets = {}
-        self.firewalls = {}
-        self.next_id = 3164444
-        self.requests = 0
-        self.by_method = {}
-        self.answers = {}
-        self.violations = 0
-        self.reset_at = 0.0
-
-    def count(self, kind):
-        self.answers[kind] = self.answers.get(kind, 0) + 1
-
-    def refresh(self, d):
-        if (d["status"] == "new" and not self.never_active
-                and time.monotonic() - d["_created"] >= self.active_after):
-            n = d["_n"]
-            d["status"] = "active"
-            d["networks"] = {
-                "v4": [{"ip_address": "203.0.113.%d" % n, "netmask": "255.255.255.0",
-                        "gateway": "203.0.113.254", "type": "public"},
-                       {"ip_address": "10.10.0.%d" % n, "netmask": "255.255.0.0",
-                        "gateway": "<nil>", "type": "private"}],
-                "v6": [{"ip_address": "2001:db8::%x" % n, "netmask": 64,
-                        "gateway": "2001:db8::1", "type": "public"}],
-            }
-
-    @staticmethod
-    def public(d):
-        return {k: v for k, v in d.items() if not k.startswith("_")}
-
-    def dump(self):
-        return {
-            "droplets": [self.public(d) for d in self.droplets.values()],
-            "active_at": {str(d["id"]): d["_active_wall"] for d in self.droplets.values()},
-            "firewalls": list(self.firewalls.values()),
-            "requests": self.requests,
-            "methods": self.by_method,
-            "answers": self.answers,
-            "ratelimit_violations": self.violations,
-            "faults": {name: getattr(self, name) for name in FAULTS},
-        }
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def error(ident, message):
     return {"id": ident, "message": message}
 
 
+def reply_error(status, message):
+    return status, error(ERROR_IDS.get(status, "error"), message)
+
+
 # The nested objects of a droplet, with every member the schema requires.
-def region_object(slug, size):
+def region_object(slug, size="s-1vcpu-1gb"):
     return {"name": slug.upper(), "slug": slug, "available": True, "sizes": [size],
             "features": ["backups", "ipv6", "metadata", "private_networking"]}
 
@@ -126,6 +129,172 @@ def image_object(image, region):
     if isinstance(image, str):
         obj.update(slug=image, type="base", public=True)
     return obj
+
+
+def path_matches(pattern, path):
+    a, b = pattern.strip("/").split("/"), path.strip("/").split("/")
+    return len(a) == len(b) and all(x == "*" or x == y for x, y in zip(a, b))
+
+
+class State:
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.token = args.token
+        self.defaults = {name: getattr(args, name, None) for name in FAULTS}
+        self.defaults.update(RUNTIME_DEFAULTS)
+        self.public_url = args.public_url
+        self.held = []          # (description, threading.Event)
+        self.listeners = {}     # droplet id: the socket its "doagent" listens on
+        self.set_faults({})
+        self.clear()
+
+    def set_faults(self, changes):
+        for name in FAULTS:
+            value = changes.get(name, self.defaults[name])
+            setattr(self, name, list(value) if isinstance(value, list) else value)
+
+    def clear(self):
+        self.droplets = {}
+        self.firewalls = {}
+        self.volumes = {}
+        self.actions = {}
+        self.next_id = 3164444
+        self.next_action = 7515000
+        self.requests = 0
+        self.by_method = {}
+        self.answers = {}
+        self.log = []
+        self.violations = 0
+        self.reset_at = 0.0
+        self.release()
+        self.serve()
+
+    def release(self):
+        for _, event in self.held:
+            event.set()
+        self.held = []
+
+    def count(self, kind):
+        self.answers[kind] = self.answers.get(kind, 0) + 1
+
+    def take_rule(self, method, path):
+        """The first rule matching this request, used up when its skip count is."""
+        for rule in self.rules:
+            req = rule.get("request", "").split(" ", 1)
+            if len(req) != 2 or req[0] != method or not path_matches(req[1], path):
+                continue
+            if rule.get("skip", 0) > 0:
+                rule["skip"] -= 1
+                continue
+            self.rules.remove(rule)
+            return rule
+        return None
+
+    # Time passing: droplets turn active, actions complete, volumes of destroyed
+    # droplets are let go.
+    def tick(self):
+        t = time.monotonic()
+        for d in self.droplets.values():
+            if (d["status"] == "new" and not self.never_active
+                    and t - d["_created"] >= self.active_after):
+                n = d["_n"]
+                d["status"] = "active"
+                public = ("127.0.0.%d" if self.public_loopback else "203.0.113.%d") % n
+                d["networks"] = {
+                    "v4": [{"ip_address": public, "netmask": "255.255.255.0",
+                            "gateway": "203.0.113.254", "type": "public"},
+                           {"ip_address": "10.10.0.%d" % n, "netmask": "255.255.0.0",
+                            "gateway": "<nil>", "type": "private"}],
+                    "v6": [{"ip_address": "2001:db8::%x" % n, "netmask": 64,
+                            "gateway": "2001:db8::1", "type": "public"}],
+                }
+        for a in self.actions.values():
+            if (a["status"] == "in-progress" and a["_stuck"] is False
+                    and t >= a["_done_at"]):
+                a["status"] = "completed"
+                a["completed_at"] = now_iso()
+                a["_apply"]()
+        for d in self.droplets.values():
+            d["locked"] = any(a["status"] == "in-progress" and a["_droplet"] == d["id"]
+                              for a in self.actions.values())
+        for v in self.volumes.values():
+            gone = [i for i in v["droplet_ids"] if str(i) not in self.droplets]
+            if gone and t >= v.get("_detach_at", 0):
+                v["droplet_ids"] = [i for i in v["droplet_ids"] if i not in gone]
+        self.serve()
+
+    def serve(self):
+        """Listen on serve_port for each droplet whose doagent would be up, and only
+        for those."""
+        want = {}
+        droplets = getattr(self, "droplets", {})
+        if self.public_loopback and self.serve_port:
+            for key, d in droplets.items():
+                if d["status"] != "active":
+                    continue
+                if "[storage]" in (d["_user_data"] or "") and not d["volume_ids"]:
+                    continue
+                want[key] = d["networks"]["v4"][0]["ip_address"]
+        for key in list(self.listeners):
+            if key not in want:
+                self.listeners.pop(key).close()
+        for key, ip in want.items():
+            if key in self.listeners:
+                continue
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setblocking(False)
+            try:
+                sock.bind((ip, int(self.serve_port)))
+                sock.listen(64)
+            except OSError as e:
+                sys.stderr.write("fake-doapi: cannot listen on %s:%s: %s\n" % (ip, self.serve_port, e))
+                sock.close()
+                continue
+            self.listeners[key] = sock
+        for sock in self.listeners.values():
+            # Take the connections the kernel accepted, and close them.
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    break
+                conn.close()
+
+    def new_action(self, kind, type_, resource_id, region, droplet_id, owner, apply):
+        self.next_action += 1
+        a = {"id": self.next_action, "status": "in-progress", "type": type_,
+             "started_at": now_iso(), "completed_at": None,
+             "resource_id": resource_id, "resource_type": kind,
+             "region": region_object(region), "region_slug": region,
+             "_done_at": time.monotonic() + self.action_after, "_apply": apply,
+             "_stuck": type_ in self.stuck_actions or type_.split("_")[0] in self.stuck_actions,
+             "_droplet": droplet_id, "_owner": owner}
+        self.actions[a["id"]] = a
+        self.tick()
+        return a
+
+    @staticmethod
+    def public(d):
+        return {k: v for k, v in d.items() if not k.startswith("_")}
+
+    def dump(self):
+        return {
+            "droplets": [self.public(d) for d in self.droplets.values()],
+            "active_at": {str(d["id"]): d["_active_wall"] for d in self.droplets.values()},
+            "user_data": {str(d["id"]): d["_user_data"] for d in self.droplets.values()},
+            "firewalls": list(self.firewalls.values()),
+            "volumes": [self.public(v) for v in self.volumes.values()],
+            "actions": [self.public(a) for a in self.actions.values()],
+            "requests": self.requests,
+            "methods": self.by_method,
+            "answers": self.answers,
+            "log": self.log,
+            "held": [h for h, _ in self.held],
+            "listening": sorted(self.listeners),
+            "ratelimit_violations": self.violations,
+            "faults": {name: getattr(self, name) for name in FAULTS},
+        }
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -151,35 +320,54 @@ class Handler(BaseHTTPRequestHandler):
     def send_json(self, status, obj, extra=()):
         self.send(status, (json.dumps(obj) + "\n").encode(), extra=extra)
 
+    def lose(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def read_json(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         return json.loads(raw) if raw.strip() else {}
 
-    def handle_any(self):
-        url = urllib.parse.urlsplit(self.path)
-        st = self.server.state
+    def control(self, st, url):
         if url.path == "/_state" and self.command == "GET":
             with st.lock:
+                st.tick()
                 self.send_json(200, st.dump())
-            return
+            return True
+        if url.path == "/_release" and self.command == "POST":
+            with st.lock:
+                st.release()
+            self.send_json(200, {})
+            return True
         if url.path in ("/_fault", "/_reset") and self.command == "POST":
             try:
                 changes = self.read_json()
                 with st.lock:
+                    unknown = [k for k in changes if k not in FAULTS]
+                    if unknown:
+                        raise ValueError("unknown fault " + unknown[0])
                     if url.path == "/_reset":
                         st.clear()
-                        for k, v in st.defaults.items():
+                        st.set_faults(changes)
+                    else:
+                        for k, v in changes.items():
                             setattr(st, k, v)
-                    for k, v in changes.items():
-                        if k not in FAULTS:
-                            raise ValueError("unknown fault " + k)
-                        setattr(st, k, v)
             except ValueError as e:
                 self.send_json(400, error("bad_request", str(e)))
-                return
+                return True
             with st.lock:
                 self.send_json(200, st.dump()["faults"])
+            return True
+        return False
+
+    def handle_any(self):
+        url = urllib.parse.urlsplit(self.path)
+        st = self.server.state
+        if self.control(st, url):
             return
         body = None
         if self.command == "POST":
@@ -187,9 +375,11 @@ class Handler(BaseHTTPRequestHandler):
                 body = self.read_json()
             except ValueError:
                 body = None
+        held = None
         with st.lock:
             st.requests += 1
             st.by_method[self.command] = st.by_method.get(self.command, 0) + 1
+            st.log.append("%s %s" % (self.command, url.path))
             extra = []
             now = time.time()
             if now < st.reset_at:
@@ -219,81 +409,151 @@ class Handler(BaseHTTPRequestHandler):
                 st.count("503")
                 self.send(503, HTML, "text/html", extra)
                 return
-            self.route(st, url, body, extra)
+            rule = st.take_rule(self.command, url.path)
+            what = rule.get("do") if rule else None
+            if what == "fail":
+                st.count("failed")
+                status = int(rule.get("status", 500))
+                answer = reply_error(status, rule.get("message", "Injected failure."))
+            elif what == "hold":
+                answer = LOST
+            else:
+                st.tick()
+                answer = self.route(st, url, body)
+            if what in ("hold", "hold_after"):
+                held = threading.Event()
+                st.held.append(("%s %s" % (self.command, url.path), held))
+                st.count("held")
+            elif what == "lose" and answer is not LOST:
+                st.count("lost")
+                answer = LOST
+            if held is None:
+                self.answer(answer, extra)
+                return
+        held.wait()
+        self.lose()
 
-    def route(self, st, url, body, extra):
+    def answer(self, answer, extra):
+        if answer is LOST:
+            return self.lose()
+        status, payload = answer
+        if payload is None:
+            return self.send(status, b"", extra=extra)
+        return self.send_json(status, payload, extra)
+
+    def route(self, st, url, body):
+        """The reply to a /v2 request: (status, JSON or None), or LOST."""
         parts = url.path.strip("/").split("/")
-        if parts[:2] == ["v2", "droplets"] and len(parts) == 2:
-            if self.command == "POST":
-                return self.create_droplet(st, body, extra)
-            if self.command == "GET":
-                return self.list_droplets(st, url, extra)
-        if parts[:2] == ["v2", "droplets"] and len(parts) == 3:
-            d = st.droplets.get(parts[2])
-            if self.command == "GET":
-                if d and d["_get404"] > 0:
-                    d["_get404"] -= 1
-                    d = None
-                if not d:
-                    st.count("404")
-                    return self.send_json(404, error("not_found", "The resource you were accessing could not be found."), extra)
-                st.refresh(d)
-                st.count("droplet")
-                return self.send_json(200, {"droplet": st.public(d)}, extra)
-            if self.command == "DELETE":
-                if not d:
-                    st.count("404")
-                    return self.send_json(404, error("not_found", "The resource you were accessing could not be found."), extra)
-                del st.droplets[parts[2]]
-                st.count("deleted")
-                return self.send(204, b"", extra=extra)
-        if parts[:2] == ["v2", "firewalls"] and len(parts) == 2 and self.command == "POST":
-            return self.create_firewall(st, body, extra)
-        if parts[:2] == ["v2", "firewalls"] and len(parts) == 2 and self.command == "GET":
-            return self.list_firewalls(st, url, extra)
-        if parts[:2] == ["v2", "firewalls"] and len(parts) == 3 and self.command == "DELETE":
-            if st.firewalls.pop(parts[2], None) is None:
+        m = self.command
+        if parts[:2] == ["v2", "droplets"]:
+            if len(parts) == 2 and m == "POST":
+                return self.create_droplet(st, body)
+            if len(parts) == 2 and m == "GET":
+                return self.list_droplets(st, url)
+            if len(parts) >= 3 and parts[2] not in st.droplets:
                 st.count("404")
-                return self.send_json(404, error("not_found", "The resource you were accessing could not be found."), extra)
-            st.count("deleted")
-            return self.send(204, b"", extra=extra)
+                return reply_error(404, NOT_FOUND)
+            d = st.droplets.get(parts[2]) if len(parts) >= 3 else None
+            if len(parts) == 3 and m == "GET":
+                if d["_get404"] > 0:
+                    d["_get404"] -= 1
+                    st.count("404")
+                    return reply_error(404, NOT_FOUND)
+                st.count("droplet")
+                return 200, {"droplet": st.public(d)}
+            if len(parts) == 3 and m == "DELETE":
+                return self.delete_droplet(st, d)
+            if len(parts) == 4 and parts[3] == "actions" and m == "POST":
+                return self.droplet_action(st, d, body)
+            if len(parts) == 5 and parts[3] == "actions" and m == "GET":
+                return self.get_action(st, "droplet:%d" % d["id"], parts[4])
+        if parts[:2] == ["v2", "firewalls"]:
+            if len(parts) == 2 and m == "POST":
+                return self.create_firewall(st, body)
+            if len(parts) == 2 and m == "GET":
+                return self.send_page(st, url, "firewalls", list(st.firewalls.values()))
+            if len(parts) == 3 and m == "DELETE":
+                if st.firewalls.pop(parts[2], None) is None:
+                    st.count("404")
+                    return reply_error(404, NOT_FOUND)
+                st.count("deleted")
+                return 204, None
+        if parts[:2] == ["v2", "volumes"]:
+            if len(parts) == 2 and m == "POST":
+                return self.create_volume(st, body)
+            if len(parts) == 2 and m == "GET":
+                return self.list_volumes(st, url)
+            if len(parts) >= 3 and parts[2] not in st.volumes:
+                st.count("404")
+                return reply_error(404, NOT_FOUND)
+            v = st.volumes.get(parts[2]) if len(parts) >= 3 else None
+            if len(parts) == 3 and m == "GET":
+                st.count("volume")
+                return 200, {"volume": st.public(v)}
+            if len(parts) == 3 and m == "DELETE":
+                if v["droplet_ids"]:
+                    st.count("409")
+                    return reply_error(409, "attached volume cannot be deleted")
+                del st.volumes[v["id"]]
+                st.count("deleted")
+                return 204, None
+            if len(parts) == 4 and parts[3] == "actions" and m == "POST":
+                return self.volume_action(st, v, body)
+            if len(parts) == 5 and parts[3] == "actions" and m == "GET":
+                return self.get_action(st, "volume:" + v["id"], parts[4])
         st.count("404")
-        self.send_json(404, error("not_found", "no such endpoint"), extra)
+        return reply_error(404, "no such endpoint")
 
-    def unprocessable(self, st, message, extra):
+    def unprocessable(self, st, message):
         st.count("422")
-        self.send_json(422, error("unprocessable_entity", message), extra)
+        return reply_error(422, message)
 
-    def create_droplet(self, st, body, extra):
+    # ---- droplets ----
+
+    def create_droplet(self, st, body):
         if not isinstance(body, dict):
-            return self.unprocessable(st, "the body is not a JSON object", extra)
+            return self.unprocessable(st, "the body is not a JSON object")
         for name in ("name", "size"):
             if not isinstance(body.get(name), str) or not body[name]:
-                return self.unprocessable(st, "%s is required" % name, extra)
+                return self.unprocessable(st, "%s is required" % name)
         image = body.get("image")
         if not (isinstance(image, str) and image) and not (isinstance(image, int) and image > 0):
-            return self.unprocessable(st, "You specified an invalid image for Droplet creation.", extra)
+            return self.unprocessable(st, "You specified an invalid image for Droplet creation.")
         tags = body.get("tags") or []
         keys = body.get("ssh_keys") or []
+        volumes = body.get("volumes") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            return self.unprocessable(st, "tags must be strings", extra)
+            return self.unprocessable(st, "tags must be strings")
         if not isinstance(keys, list) or not all(isinstance(k, (str, int)) for k in keys):
-            return self.unprocessable(st, "ssh_keys must be ids or fingerprints", extra)
+            return self.unprocessable(st, "ssh_keys must be ids or fingerprints")
+        if not isinstance(volumes, list) or not all(isinstance(v, str) for v in volumes):
+            return self.unprocessable(st, "volumes must be volume ids")
         for name in ("region", "user_data", "vpc_uuid"):
             if name in body and not isinstance(body[name], str):
-                return self.unprocessable(st, "%s must be a string" % name, extra)
+                return self.unprocessable(st, "%s must be a string" % name)
         if len(body.get("user_data", "").encode()) > 65536:
-            return self.unprocessable(st, "user_data is longer than 64 KiB", extra)
+            return self.unprocessable(st, "user_data is longer than 64 KiB")
+        region = body.get("region", "nyc3")
+        for vid in volumes:
+            v = st.volumes.get(vid)
+            if v is None:
+                return self.unprocessable(st, "Invalid volume allocations: no volume %s" % vid)
+            if v["_region"] != region:
+                return self.unprocessable(st, "Invalid volume allocations: volume %s is in %s, not %s"
+                                          % (vid, v["_region"], region))
+            if v["droplet_ids"]:
+                return self.unprocessable(st, "This volume is already attached to a Droplet.")
+        if len(volumes) > 15:
+            return self.unprocessable(st, "At most 15 volumes may be attached to a Droplet.")
         n = len(st.droplets) + 1 + (st.next_id - 3164444)
         ident = st.next_id
         st.next_id += 1
-        region = body.get("region", "nyc3")
         d = {"id": ident, "name": body["name"], "memory": 1024, "vcpus": 1, "disk": 25,
              "disk_info": [{"type": "local", "size": {"amount": 25, "unit": "gib"}}],
              "locked": False, "status": "new", "kernel": None,
-             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+             "created_at": now_iso(),
              "features": ["ipv6", "private_networking"], "backup_ids": [],
-             "next_backup_window": None, "snapshot_ids": [], "volume_ids": [],
+             "next_backup_window": None, "snapshot_ids": [], "volume_ids": list(volumes),
              "image": image_object(image, region), "size": size_object(body["size"], region),
              "size_slug": body["size"], "networks": {"v4": [], "v6": []},
              "region": region_object(region, body["size"]),
@@ -302,26 +562,64 @@ class Handler(BaseHTTPRequestHandler):
              "_active_wall": None if st.never_active else time.time() + st.active_after,
              "_user_data": body.get("user_data"), "_ssh_keys": keys}
         st.droplets[str(ident)] = d
+        for vid in volumes:
+            st.volumes[vid]["droplet_ids"] = [ident]
         if st.lose_create > 0:
             st.lose_create -= 1
             st.count("lost")
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
+            return LOST
         st.count("created")
-        self.send_json(202, {"droplet": st.public(d),
-                             "links": {"actions": [{"id": 7515, "rel": "create",
-                                                    "href": "http://example.invalid/v2/actions/7515"}]}},
-                       extra)
+        return 202, {"droplet": st.public(d),
+                     "links": {"actions": [{"id": 7515, "rel": "create",
+                                            "href": "http://example.invalid/v2/actions/7515"}]}}
 
-    def send_page(self, st, url, member, items, extra):
+    def delete_droplet(self, st, d):
+        del st.droplets[str(d["id"])]
+        for v in st.volumes.values():
+            if d["id"] in v["droplet_ids"]:
+                v["_detach_at"] = time.monotonic() + st.action_after
+        for fw in st.firewalls.values():
+            if d["id"] in fw["droplet_ids"]:
+                fw["droplet_ids"].remove(d["id"])
+        st.count("deleted")
+        return 204, None
+
+    def droplet_action(self, st, d, body):
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return self.unprocessable(st, "type is required")
+        kind = body["type"]
+        if d["locked"]:
+            return self.unprocessable(st, "Droplet already has a pending event.")
+        wants = {"shutdown": ("active", "off"), "power_on": ("off", "active")}
+        if kind not in wants:
+            return self.unprocessable(st, "This fake supports only the shutdown and power_on actions.")
+        before, after = wants[kind]
+        if d["status"] != before:
+            return self.unprocessable(st, "Droplet is %s: it cannot be sent %s." % (d["status"], kind))
+
+        def apply():
+            d["status"] = after
+
+        a = st.new_action("droplet", kind, d["id"], d["region"]["slug"], d["id"],
+                          "droplet:%d" % d["id"], apply)
+        st.count("action")
+        return 201, {"action": st.public(a)}
+
+    def get_action(self, st, owner, action_id):
+        a = st.actions.get(int(action_id)) if action_id.isdigit() else None
+        if a is None or a["_owner"] != owner:
+            st.count("404")
+            return reply_error(404, NOT_FOUND)
+        return 200, {"action": st.public(a)}
+
+    def send_page(self, st, url, member, items):
         """One page of items as {member: [...], links.pages, meta.total}."""
         q = dict(urllib.parse.parse_qsl(url.query))
         try:
             per_page = max(1, min(200, int(q.get("per_page", "20"))))
             page = max(1, int(q.get("page", "1")))
         except ValueError:
-            return self.send_json(400, error("bad_request", "bad paging"), extra)
+            return reply_error(400, "bad paging")
         if st.page_size:
             per_page = min(per_page, st.page_size)
         chunk = items[(page - 1) * per_page: page * per_page]
@@ -334,38 +632,109 @@ class Handler(BaseHTTPRequestHandler):
             pages["next"] = base + urllib.parse.urlencode(dict(args, page=page + 1))
             pages["last"] = base + urllib.parse.urlencode(dict(args, page=last))
         st.count("list")
-        self.send_json(200, {member: chunk, "links": {"pages": pages},
-                             "meta": {"total": len(items)}}, extra)
+        return 200, {member: chunk, "links": {"pages": pages}, "meta": {"total": len(items)}}
 
-    def list_droplets(self, st, url, extra):
+    def list_droplets(self, st, url):
         tag = dict(urllib.parse.parse_qsl(url.query)).get("tag_name")
         found = [d for d in st.droplets.values() if tag is None or tag in d["tags"]]
-        for d in found:
-            st.refresh(d)
-        self.send_page(st, url, "droplets", [st.public(d) for d in found], extra)
+        return self.send_page(st, url, "droplets", [st.public(d) for d in found])
 
-    def list_firewalls(self, st, url, extra):
-        self.send_page(st, url, "firewalls", list(st.firewalls.values()), extra)
+    # ---- firewalls ----
 
-    def create_firewall(self, st, body, extra):
+    def create_firewall(self, st, body):
         if (not isinstance(body, dict) or not isinstance(body.get("name"), str)
                 or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9.-]+", body["name"])):
-            return self.unprocessable(st, "name is required: letters, digits, '.' and '-'", extra)
+            return self.unprocessable(st, "name is required: letters, digits, '.' and '-'")
         for key, target in (("inbound_rules", "sources"), ("outbound_rules", "destinations")):
             rules = body.get(key) or []
             if not isinstance(rules, list):
-                return self.unprocessable(st, "%s must be an array" % key, extra)
+                return self.unprocessable(st, "%s must be an array" % key)
             for r in rules:
                 if (not isinstance(r, dict) or r.get("protocol") not in ("tcp", "udp", "icmp")
                         or not isinstance(r.get("ports"), str)
                         or not isinstance(r.get(target), dict)):
-                    return self.unprocessable(st, "a rule in %s is malformed" % key, extra)
+                    return self.unprocessable(st, "a rule in %s is malformed" % key)
         fw = dict({"droplet_ids": [], "tags": []}, **body)
         fw = dict(fw, id=str(uuid.uuid4()), status="waiting", pending_changes=[],
-                  created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                  created_at=now_iso())
         st.firewalls[fw["id"]] = fw
         st.count("created")
-        self.send_json(202, {"firewall": fw}, extra)
+        return 202, {"firewall": fw}
+
+    # ---- volumes ----
+
+    def create_volume(self, st, body):
+        if not isinstance(body, dict):
+            return self.unprocessable(st, "the body is not a JSON object")
+        name, region, size = body.get("name"), body.get("region"), body.get("size_gigabytes")
+        if not isinstance(name, str) or not VOLUME_NAME.fullmatch(name):
+            return self.unprocessable(st, "name must be lowercase letters, numbers and '-', starting with a letter, at most 64")
+        if not isinstance(region, str) or not region:
+            return self.unprocessable(st, "region is required")
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 16384:
+            return self.unprocessable(st, "size_gigabytes must be 1 to 16384")
+        tags = body.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            return self.unprocessable(st, "tags must be strings")
+        if any(v["name"] == name and v["_region"] == region for v in st.volumes.values()):
+            st.count("409")
+            return reply_error(409, "already exists")
+        v = {"id": str(uuid.uuid4()), "name": name, "size_gigabytes": size,
+             "description": body.get("description", "") if isinstance(body.get("description"), str) else "",
+             "droplet_ids": [], "tags": tags, "created_at": now_iso(),
+             "region": region_object(region), "filesystem_type": "", "filesystem_label": "",
+             "_region": region, "_attaching": False}
+        st.volumes[v["id"]] = v
+        st.count("created")
+        return 201, {"volume": st.public(v)}
+
+    def list_volumes(self, st, url):
+        q = dict(urllib.parse.parse_qsl(url.query))
+        found = [st.public(v) for v in st.volumes.values()
+                 if q.get("name") in (None, v["name"]) and q.get("region") in (None, v["_region"])]
+        return self.send_page(st, url, "volumes", found)
+
+    def volume_action(self, st, v, body):
+        if not isinstance(body, dict) or body.get("type") not in ("attach", "detach"):
+            return self.unprocessable(st, "This fake supports only the attach and detach actions.")
+        kind, did = body["type"], body.get("droplet_id")
+        if isinstance(did, str) and did.isdigit():
+            did = int(did)
+        if not isinstance(did, int) or isinstance(did, bool):
+            return self.unprocessable(st, "droplet_id is required")
+        d = st.droplets.get(str(did))
+        if d is None:
+            st.count("404")
+            return reply_error(404, NOT_FOUND)
+        if body.get("region") not in (None, v["_region"]):
+            return self.unprocessable(st, "The volume is in %s, not %s." % (v["_region"], body["region"]))
+        if d["locked"]:
+            return self.unprocessable(st, "Droplet already has a pending event.")
+        if kind == "attach":
+            if v["droplet_ids"] or v["_attaching"]:
+                return self.unprocessable(st, "This volume is already attached to a Droplet.")
+            if d["region"]["slug"] != v["_region"]:
+                return self.unprocessable(st, "Volume and Droplet must be in the same region.")
+            if len(d["volume_ids"]) >= 15:
+                return self.unprocessable(st, "At most 15 volumes may be attached to a Droplet.")
+            v["_attaching"] = True
+        elif did not in v["droplet_ids"]:
+            return self.unprocessable(st, "Attachment not found")
+
+        def apply():
+            if kind == "attach":
+                v["_attaching"] = False
+                v["droplet_ids"] = [did]
+                if v["id"] not in d["volume_ids"]:
+                    d["volume_ids"].append(v["id"])
+            else:
+                v["droplet_ids"] = [i for i in v["droplet_ids"] if i != did]
+                if v["id"] in d["volume_ids"]:
+                    d["volume_ids"].remove(v["id"])
+
+        a = st.new_action("volume", kind + "_volume", None, v["_region"], did, "volume:" + v["id"], apply)
+        st.count("action")
+        return 202, {"action": st.public(a)}
 
     do_GET = do_POST = do_DELETE = handle_any
 
@@ -402,6 +771,7 @@ def main(argv):
     p.add_argument("--public-url", default=None, metavar="URL",
                    help="base of links.pages URLs (default: http://<Host header>)")
     p.add_argument("--active-after", type=float, default=1.0, metavar="SEC")
+    p.add_argument("--action-after", type=float, default=0.5, metavar="SEC")
     p.add_argument("--status429-for", type=int, default=0, metavar="N")
     p.add_argument("--retry-after", type=int, default=1, metavar="SEC")
     p.add_argument("--ratelimit-zero", type=int, default=0, metavar="N")
@@ -417,7 +787,20 @@ def main(argv):
     server = Server((args.bind, args.port), state, args.quiet)
 
     def stop(signum, frame):
+        with state.lock:
+            state.release()
+            state.public_loopback = False
+            state.serve()
         threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def ticker():
+        # Time passes between requests too: droplets come up and start listening.
+        while True:
+            time.sleep(0.1)
+            with state.lock:
+                state.tick()
+
+    threading.Thread(target=ticker, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -22,7 +22,7 @@
 [ -x "$DOAGENT_LAUNCH" ] || skip "$DOAGENT_LAUNCH is not built"
 need python3 strace setpriv
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
-unset DIGITALOCEAN_ACCESS_TOKEN DIGITALOCEAN_TOKEN DIGITALOCEAN_API_URL DOAGENT_TEST_KILL_AFTER
+unset DIGITALOCEAN_ACCESS_TOKEN DIGITALOCEAN_TOKEN DIGITALOCEAN_API_URL DOAGENT_TEST_KILL_AFTER XDG_STATE_HOME
 # LeakSanitizer cannot run under strace (it uses ptrace itself).
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 export ASAN_OPTIONS
@@ -320,10 +320,14 @@ check; ! found "$TMP/cmdlines" || fail "a /proc/*/cmdline held a secret: $(grep 
 
 # Files: only those meant to hold a secret do, and they are not readable by others.
 # KIND PATH MODE, one a line: where a secret may be, with its mode.
+# doagent-launch create's record of the user data it sent (doagent-launch(1)) holds
+# what that user data holds: the password and the key.
 allowed='password /etc/redis/redis.conf 640
 password /root/doagent-connection.txt 600
 password /var/lib/doagent/secrets/password 600
-key /var/lib/doagent/secrets/tls.key 600'
+key /var/lib/doagent/secrets/tls.key 600
+password /.local/state/doagent-launch/LAUNCH-ID.json 600
+key /.local/state/doagent-launch/LAUNCH-ID.json 600'
 for tree in "$TMP/root-0" "$TMP/root-1" "$TMP/gen-0" "$TMP/gen-1" "$TMP/fail-0" "$TMP/fail-1" \
 	"$TMP/out-0" "$TMP/out-1" "$TMP/home"; do
 	[ -d "$tree" ] || continue
@@ -331,7 +335,7 @@ for tree in "$TMP/root-0" "$TMP/root-1" "$TMP/gen-0" "$TMP/gen-1" "$TMP/fail-0" 
 	for f in $(find "$tree" -type f); do
 		kinds=$(which_kinds "$f")
 		[ -n "$kinds" ] || continue
-		rel=${f#"$tree"}
+		rel=$(printf '%s' "${f#"$tree"}" | sed 's|^/\.local/state/doagent-launch/[A-Za-z0-9_-]*\.json$|/.local/state/doagent-launch/LAUNCH-ID.json|')
 		mode=$(stat -c %a "$f")
 		for k in $kinds; do
 			check; printf '%s\n' "$allowed" | grep -qx "$k $rel $mode" ||
@@ -342,8 +346,12 @@ done
 # The first boot did put them where they belong.
 check; grep -qF -f "$P/password" "$TMP/root-0/etc/redis/redis.conf" && grep -qF -f "$P/key" "$TMP/root-0/var/lib/doagent/secrets/tls.key" ||
 	fail "the first boot did not store the password and the key"
-# No secret in any other file this test's commands wrote.
-check; [ -z "$(find "$TMP/home" -type f)" ] || fail "doagent-launch wrote files: $(find "$TMP/home" -type f)"
+# No other file in the home directory: doagent-launch wrote only its records, one for
+# each create that got as far as the API, in a directory only its user can enter.
+records="$TMP/home/.local/state/doagent-launch"
+check; [ -z "$(find "$TMP/home" -type f ! -path "$records/*.json")" ] || fail "doagent-launch wrote files: $(find "$TMP/home" -type f)"
+check; [ "$(find "$records" -name '*.json' | wc -l)" -eq 2 ] && [ "$(stat -c %a "$records")" = 700 ] ||
+	fail "doagent-launch's records: $(ls -la "$records" 2>&1)"
 
 echo "$n commands checked"
 finish

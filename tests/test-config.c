@@ -456,6 +456,60 @@ static void test_appendonly_default(void **state)
 	config_done(&c);
 }
 
+/* [tls] engine = redis: Redis' plaintext port is where its TLS port is, or not on TCP. */
+static void test_check_engine(void **state)
+{
+	struct config c;
+	struct violations v = { 0 };
+	const struct config_key *engine = config_find("tls", "engine");
+	_cleanup_free_ char *cause = NULL;
+	static const struct {
+		int bind, plaintext;
+		unsigned violations;
+	} cases[] = {
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_LOOPBACK, 0 },	/* no plaintext TCP port */
+		{ CONFIG_SCOPE_PRIVATE, CONFIG_SCOPE_PRIVATE, 0 },	/* both on the same addresses */
+		{ CONFIG_SCOPE_LOOPBACK, CONFIG_SCOPE_LOOPBACK, 0 },
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_ALL, 0 },
+		{ CONFIG_SCOPE_PUBLIC, CONFIG_SCOPE_PRIVATE, 1 },	/* Redis cannot do that */
+		{ CONFIG_SCOPE_ALL, CONFIG_SCOPE_PUBLIC, 1 },
+	};
+	size_t i;
+
+	assert_non_null(engine);
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_STUNNEL);
+	assert_int_equal(config_set(&c, engine, "redis", &cause), 0);
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	assert_int_equal(config_set(&c, engine, "Redis", &cause), -EINVAL);
+	assert_string_equal(cause, "not one of stunnel, redis");
+	assert_int_equal(c.tls_engine, CONFIG_TLS_REDIS);
+	for (i = 0; i < ELEMENTSOF(cases); i++) {
+		c.redis_bind = cases[i].bind;
+		c.tls_plaintext = cases[i].plaintext;
+		c.line[CONFIG_TLS_PLAINTEXT] = 0;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_ENGINE);
+		c.line[CONFIG_TLS_PLAINTEXT] = 4;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), cases[i].violations);
+		if (cases[i].violations)
+			assert_int_equal(v.ids[0], CONFIG_TLS_PLAINTEXT);
+		/* stunnel, or no TLS at all, serves any of these. */
+		c.tls_engine = CONFIG_TLS_STUNNEL;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_engine = CONFIG_TLS_REDIS;
+		c.tls_enabled = false;
+		v.n = 0;
+		assert_int_equal(config_check(&c, collect, &v), 0);
+		c.tls_enabled = true;
+	}
+	config_done(&c);
+}
+
 static void test_synopsis(void **state)
 {
 	_cleanup_free_ char *port = config_key_synopsis(config_find("redis", "port"));
@@ -476,7 +530,78 @@ static void test_synopsis_storage(void **state)
 
 	assert_string_equal(volume, "a-z, then a-z, 0-9 and -, 1 to 64 characters; default none");
 	assert_string_equal(fs, "ext4 | xfs; default ext4");
-	assert_string_equal(aof, "yes or no; default no (yes with [storage] volume)");
+	assert_string_equal(aof, "yes or no; default no (yes with [storage] volume or [replication] group)");
+}
+
+/* [replication]: the values, and what a group needs of the other keys. */
+static void test_replication(void **state)
+{
+	static const char *const bad_primary[] = {
+		"Self", "10.0.0", "10.0.0.256", "127.0.0.1", "0.0.0.0", "169.254.169.254", "224.0.0.1",
+		"255.255.255.255", "fd00::1", "10.0.0.1 ", "redis-1",
+	};
+	struct config c;
+	struct violations v = { 0 };
+	size_t i;
+
+	assert_int_equal(config_init(&c), 0);
+	assert_null(c.replication_group);
+	assert_int_equal(c.replication_quorum, 2);
+	assert_int_equal(set(&c, "replication", "primary", "self"), 0);
+	assert_string_equal(c.replication_primary, "self");
+	assert_int_equal(set(&c, "replication", "primary", "10.132.0.5"), 0);
+	assert_string_equal(c.replication_primary, "10.132.0.5");
+	for (i = 0; i < ELEMENTSOF(bad_primary); i++)
+		assert_int_equal(set(&c, "replication", "primary", bad_primary[i]), -EINVAL);
+	assert_string_equal(c.replication_primary, "10.132.0.5");
+	assert_int_equal(set(&c, "replication", "quorum", "0"), -ERANGE);
+	assert_int_equal(set(&c, "replication", "quorum", "8"), -ERANGE);
+	assert_int_equal(set(&c, "replication", "quorum", "two"), -EINVAL);
+	assert_int_equal(set(&c, "replication", "quorum", "3"), 0);
+	assert_int_equal(c.replication_quorum, 3);
+	assert_int_equal(set(&c, "replication", "group", "Redis_1"), -EINVAL);
+	c.line[CONFIG_REPLICATION_PRIMARY] = 3;
+	c.line[CONFIG_REPLICATION_QUORUM] = 4;
+
+	/* primary and quorum without a group. */
+	assert_int_equal(config_check(&c, collect, &v), 2);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_PRIMARY);
+	assert_int_equal(v.ids[1], CONFIG_REPLICATION_QUORUM);
+	/* A group with the defaults: TLS on, but no shared certificate. */
+	assert_int_equal(set(&c, "replication", "group", "redis-1"), 0);
+	c.line[CONFIG_REPLICATION_GROUP] = 2;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	/* With a PEM pair: valid; Redis then reads the key itself, and appends. */
+	c.tls_certificate = strdup("PEM");
+	c.tls_key = strdup("KEY");
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 0);
+	assert_true(config_redis_uses_tls(&c));
+	assert_true(config_appendonly(&c));
+	assert_true(config_replication_self(&c, "10.132.0.5"));
+	assert_false(config_replication_self(&c, "10.132.0.6"));
+	assert_false(config_replication_self(&c, NULL));
+	/* TLS off, or Redis on loopback only: the nodes could not reach each other. */
+	c.tls_enabled = false;
+	c.line[CONFIG_TLS_ENABLED] = 9;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_TLS_ENABLED);
+	c.tls_enabled = true;
+	c.redis_bind = CONFIG_SCOPE_LOOPBACK;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	/* A group without primary. */
+	c.redis_bind = CONFIG_SCOPE_PRIVATE;
+	free(c.replication_primary);
+	c.replication_primary = NULL;
+	v.n = 0;
+	assert_int_equal(config_check(&c, collect, &v), 1);
+	assert_int_equal(v.ids[0], CONFIG_REPLICATION_GROUP);
+	config_done(&c);
 }
 
 int main(void)
@@ -496,8 +621,10 @@ int main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_volume_name),
 		cmocka_unit_test(test_appendonly_default),
+		cmocka_unit_test(test_check_engine),
 		cmocka_unit_test(test_synopsis),
 		cmocka_unit_test(test_synopsis_storage),
+		cmocka_unit_test(test_replication),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

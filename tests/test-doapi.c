@@ -467,6 +467,87 @@ static void test_firewall_find(void **state)
 	doapi_free(api);
 }
 
+/* Volumes: made, listed by name and region, attached at a droplet's create, refused
+ * while attached (-EBUSY for a delete, -EINVAL for a second attach), detached by an
+ * action that completes; droplet actions. */
+static void test_volumes(void **state)
+{
+	const char *const vtags[] = { "doagent", NULL };
+	const struct doapi_volume_create vreq = { .name = "redis-1-data", .region = "nyc3",
+						  .size_gib = 10, .description = "d", .tags = vtags };
+	struct doapi_volume *v = NULL, *g = NULL, **l = NULL;
+	struct doapi_droplet *d = NULL, *dd = NULL;
+	struct doapi_action a, b;
+	struct doapi *api;
+	char *cause = NULL;
+	size_t n = 0;
+
+	fake_start("--active-after", "0.1", "--action-after", "0.2", NULL);
+	api = api_new();
+	assert_int_equal(doapi_volume_create(api, &vreq, &v, &cause), 0);
+	assert_string_equal(v->name, "redis-1-data");
+	assert_string_equal(v->region, "nyc3");
+	assert_int_equal(v->size_gib, 10);
+	assert_null(v->droplet_ids[0]);
+	assert_string_equal(v->tags[0], "doagent");
+	assert_int_equal(doapi_volume_create(api, &vreq, &g, &cause), -EBUSY);
+	assert_non_null(strstr(cause, "409 conflict"));
+	check_cause(&cause);
+	assert_int_equal(doapi_volumes_list(api, "redis-1-data", "nyc3", &l, &n, &cause), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0]->id, v->id);
+	doapi_volumes_free(l, n);
+	assert_int_equal(doapi_volumes_list(api, "redis-1-data", "fra1", &l, &n, &cause), 0);
+	assert_int_equal(n, 0);
+	doapi_volumes_free(l, n);
+
+	const char *const volumes[] = { v->id, NULL };
+	const struct doapi_create req = { .name = "redis-1", .region = "nyc3", .size = "s-1vcpu-1gb",
+					  .image = "debian-12-x64", .volumes = volumes };
+	assert_int_equal(doapi_droplet_create(api, &req, &d, &cause), 0);
+	assert_string_equal(d->volume_ids[0], v->id);
+	assert_string_equal(d->region, "nyc3");
+	assert_string_equal(d->size_slug, "s-1vcpu-1gb");
+	assert_int_equal(doapi_volume_get(api, v->id, &g, &cause), 0);
+	assert_string_equal(g->droplet_ids[0], d->id);
+	doapi_volume_free(g);
+	assert_int_equal(doapi_volume_delete(api, v->id, &cause), -EBUSY);
+	check_cause(&cause);
+	assert_int_equal(doapi_volume_action(api, v->id, "attach", d->id, "nyc3", &a, &cause), -EINVAL);
+	assert_non_null(strstr(cause, "This volume is already attached"));
+	check_cause(&cause);
+
+	/* A droplet action, then a volume action once it completed. */
+	usleep(200000);
+	assert_int_equal(doapi_droplet_action(api, d->id, "shutdown", &a, &cause), 0);
+	assert_string_equal(a.status, "in-progress");
+	usleep(300000);
+	assert_int_equal(doapi_droplet_action_get(api, d->id, a.id, &b, &cause), 0);
+	assert_string_equal(b.id, a.id);
+	assert_string_equal(b.status, "completed");
+	assert_int_equal(doapi_droplet_get(api, d->id, &dd, &cause), 0);
+	assert_string_equal(dd->status, "off");
+	doapi_droplet_free(dd);
+	assert_int_equal(doapi_volume_action(api, v->id, "detach", d->id, "nyc3", &a, &cause), 0);
+	assert_string_equal(a.status, "in-progress");
+	usleep(300000);
+	assert_int_equal(doapi_volume_action_get(api, v->id, a.id, &b, &cause), 0);
+	assert_string_equal(b.status, "completed");
+	assert_int_equal(doapi_volume_get(api, v->id, &g, &cause), 0);
+	assert_null(g->droplet_ids[0]);
+	doapi_volume_free(g);
+	assert_int_equal(doapi_volume_delete(api, v->id, &cause), 0);
+	assert_int_equal(doapi_volume_get(api, v->id, &g, &cause), -ENOENT);
+	check_cause(&cause);
+	/* Deleting it again is done, and ids with a '/' never reach a path. */
+	assert_int_equal(doapi_volume_delete(api, v->id, &cause), 0);
+	assert_int_equal(doapi_volume_get(api, "../droplets", &g, &cause), -EINVAL);
+	check_cause(&cause);
+	doapi_droplet_free(d);
+	doapi_volume_free(v);
+	doapi_free(api);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +560,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_errors_and_token, teardown),
 		cmocka_unit_test_teardown(test_firewall, teardown),
 		cmocka_unit_test_teardown(test_firewall_find, teardown),
+		cmocka_unit_test_teardown(test_volumes, teardown),
 	};
 
 	if (system("command -v python3 >/dev/null 2>&1") != 0) {

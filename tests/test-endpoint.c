@@ -144,7 +144,7 @@ static struct endpoint_client client(const char *password, const char *cacert)
 
 static void test_plaintext_and_tls_answer(void **state)
 {
-	struct plan_endpoint plain = { "127.0.0.1", port, false }, tls = { "127.0.0.1", tls_port, true };
+	struct plan_endpoint plain = { "127.0.0.1", port, false, false }, tls = { "127.0.0.1", tls_port, true, false };
 	struct endpoint_client c;
 	char *cause = NULL;
 
@@ -158,7 +158,7 @@ static void test_plaintext_and_tls_answer(void **state)
 
 static void test_tls_wrong_password(void **state)
 {
-	struct plan_endpoint tls = { "127.0.0.1", tls_port, true };
+	struct plan_endpoint tls = { "127.0.0.1", tls_port, true, false };
 	struct endpoint_client c;
 	char *cause = NULL;
 
@@ -172,7 +172,7 @@ static void test_tls_wrong_password(void **state)
 
 static void test_tls_certificate_must_verify(void **state)
 {
-	struct plan_endpoint tls = { "127.0.0.1", tls_port, true };
+	struct plan_endpoint tls = { "127.0.0.1", tls_port, true, false };
 	struct endpoint_client c;
 	char *cause = NULL, want[64];
 
@@ -188,7 +188,7 @@ static void test_tls_certificate_must_verify(void **state)
 
 static void test_all_answer(void **state)
 {
-	struct plan_endpoint e[] = { { "127.0.0.1", tls_port, true }, { "127.0.0.1", port, false } };
+	struct plan_endpoint e[] = { { "127.0.0.1", tls_port, true, false }, { "127.0.0.1", port, false, false } };
 	struct endpoint_client c;
 	char *cause = NULL;
 
@@ -202,8 +202,8 @@ static void test_all_answer(void **state)
  * an address looks like. It is retried until the deadline, then named. */
 static void test_skipped_bind_is_caught(void **state)
 {
-	struct plan_endpoint e[] = { { "127.0.0.1", port, false }, { "127.0.0.2", port, false },
-				     { "127.0.0.1", tls_port, true } };
+	struct plan_endpoint e[] = { { "127.0.0.1", port, false, false }, { "127.0.0.2", port, false, false },
+				     { "127.0.0.1", tls_port, true, false } };
 	struct endpoint_client c;
 	char *cause = NULL, want[64];
 	uint64_t t0, ms;
@@ -224,7 +224,7 @@ static void test_skipped_bind_is_caught(void **state)
 
 static void test_refused_password_fails_at_once(void **state)
 {
-	struct plan_endpoint e[] = { { "127.0.0.1", port, false } };
+	struct plan_endpoint e[] = { { "127.0.0.1", port, false, false } };
 	struct endpoint_client c;
 	char *cause = NULL;
 	uint64_t t0;

@@ -165,11 +165,17 @@ static void test_mkdir_p(void **state)
 	_cleanup_free_ char *file = path_in("x/file");
 	_cleanup_free_ char *through = path_in("x/file/sub");
 	struct stat st;
+	mode_t old = umask(0077);
 
 	assert_int_equal(fileio_mkdir_p(deep, 0750), 0);
+	umask(old);
 	assert_int_equal(stat(deep, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(fileio_mkdir_p(deep, 0750), 0);	/* already there */
+	assert_int_equal(st.st_mode & 07777, 0750);	/* the umask does not narrow it */
+	assert_int_equal(chmod(deep, 0700), 0);
+	assert_int_equal(fileio_mkdir_p(deep, 0750), 0);	/* already there: left alone */
+	assert_int_equal(stat(deep, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(fileio_mkdir_p("/", 0755), 0);
 	assert_int_equal(fileio_write_atomic(file, "x", 1, 0600, (uid_t)-1, (gid_t)-1), 0);
 	assert_int_equal(fileio_mkdir_p(through, 0755), -ENOTDIR);

@@ -287,6 +287,39 @@ static void test_replication(void **state)
 	EXPECT(rep_full, HEALTH_WARNING, "on a replica");
 }
 
+/* A primary of a group takes writes only with min-replicas-to-write good replicas. */
+static void test_min_replicas(void **state)
+{
+	_cleanup_free_ char *base = fixture("primary-one-replica.txt");
+	_cleanup_free_ char *good0 = NULL, *good1 = NULL;
+	const char *at = strstr(base, "connected_slaves:1\r\n");
+	struct judged j;
+
+	assert_non_null(at);
+	at += strlen("connected_slaves:1\r\n");
+	assert_true(asprintf(&good0, "%.*smin_slaves_good_slaves:0\r\n%s", (int)(at - base), base, at) > 0);
+	assert_true(asprintf(&good1, "%.*smin_slaves_good_slaves:1\r\n%s", (int)(at - base), base, at) > 0);
+
+	judge_text(good0, &j);
+	assert_int_equal(j.info.min_slaves_good_slaves, 0);
+	/* Without redis.conf's number, nothing to judge. */
+	assert_int_equal(j.verdict, HEALTH_OK);
+	j.info.min_replicas_to_write = 1;
+	strv_free(j.reasons);
+	assert_int_equal(health_judge(&j.info, &j.verdict, &j.reasons), 0);
+	assert_int_equal(j.verdict, HEALTH_FAILING);
+	assert_string_equal(j.reasons[0], "writes are refused (NOREPLICAS): 0 of the 1 replicas min-replicas-to-write "
+					  "asks for follow closely enough");
+	judged_done(&j);
+
+	judge_text(good1, &j);
+	j.info.min_replicas_to_write = 1;
+	strv_free(j.reasons);
+	assert_int_equal(health_judge(&j.info, &j.verdict, &j.reasons), 0);
+	assert_int_equal(j.verdict, HEALTH_OK);
+	judged_done(&j);
+}
+
 /* The verdict is the worst reason, and failing reasons come first. */
 static void test_reasons_order(void **state)
 {
@@ -425,6 +458,9 @@ static void test_conf(void **state)
 	assert_int_equal(c.port, 0);
 	assert_string_equal(c.unixsocket, "/run/redis/redis-server.sock");
 	assert_null(c.password);
+	health_conf_done(&c);
+	assert_int_equal(health_parse_conf("min-replicas-to-write 1\nmin-replicas-max-lag 10\n", &c, NULL), 0);
+	assert_int_equal(c.min_replicas_to_write, 1);
 	health_conf_done(&c);
 	assert_int_equal(health_parse_conf("requirepass 'single \\' quoted'\r\n", &c, NULL), 0);
 	assert_string_equal(c.password, "single ' quoted");
@@ -759,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_persistence),
 		cmocka_unit_test(test_clients_and_loading),
 		cmocka_unit_test(test_replication),
+		cmocka_unit_test(test_min_replicas),
 		cmocka_unit_test(test_reasons_order),
 		cmocka_unit_test(test_bad_info),
 		cmocka_unit_test(test_lf_and_unknown),

@@ -248,6 +248,62 @@ static void test_endpoints(void **state)
 	ctx_done(&x);
 }
 
+/* [tls] engine = redis: Redis serves TLS itself on the same port and addresses; its
+ * plaintext port is where bind is, or (plaintext = loopback) not on TCP at all. */
+static void test_engine_redis(void **state)
+{
+	struct ctx x;
+	const char *conf;
+
+	ctx_init(&x, "full.json");
+	x.c.tls_engine = CONFIG_TLS_REDIS;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "bind 127.0.0.1 -::1 10.132.255.113"));
+	assert_true(has_line(conf, "port 0"));
+	assert_true(has_line(conf, "unixsocket /run/redis/redis-server.sock"));
+	assert_true(has_line(conf, "tls-port 6380"));
+	assert_true(has_line(conf, "tls-cert-file /etc/doagent/tls/redis.crt"));
+	assert_true(has_line(conf, "tls-key-file /etc/doagent/tls/redis.key"));
+	assert_true(has_line(conf, "tls-auth-clients no"));
+	assert_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->units_off, "stunnel@doagent-redis.service"));
+	assert_true(strv_contains(x.plan->remove, "/etc/stunnel/doagent-redis.conf"));
+	assert_false(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	/* The same TLS endpoints as stunnel's, and no plaintext one. */
+	assert_int_equal(x.plan->n_endpoints, 2);
+	expect_endpoint(x.plan, 0, "127.0.0.1", 6380, true);
+	expect_endpoint(x.plan, 1, "10.132.255.113", 6380, true);
+	assert_true(any_contains(x.plan->actions, "PING at 10.132.255.113:6380 through TLS (Redis' own)"));
+	assert_int_equal(x.plan->open_ports[0], 0);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+	assert_int_equal(plan_plaintext_port(&x.c), 0);
+
+	/* plaintext = bind: both ports on the same addresses, both checked and opened. */
+	x.c.tls_plaintext = CONFIG_SCOPE_PRIVATE;
+	assert_int_equal(ctx_build(&x), 0);
+	conf = file(x.plan, "/etc/redis/redis.conf")->content;
+	assert_true(has_line(conf, "port 6379"));
+	assert_null(strstr(conf, "unixsocket"));
+	assert_int_equal(x.plan->n_endpoints, 4);
+	expect_endpoint(x.plan, 3, "10.132.255.113", 6379, false);
+	assert_int_equal(x.plan->open_ports[0], 6379);
+	assert_int_equal(x.plan->open_ports[1], 6380);
+
+	/* stunnel: no Redis TLS, and the redis engine's key copy goes. */
+	x.c.tls_engine = CONFIG_TLS_STUNNEL;
+	x.c.tls_plaintext = CONFIG_SCOPE_LOOPBACK;
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "tls-"));
+	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_true(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	/* Only the Sentinel a snapshot of a group's node may have left. */
+	assert_int_equal(strv_length(x.plan->units_off), 1);
+	assert_string_equal(x.plan->units_off[0], "redis-sentinel.service");
+	ctx_done(&x);
+}
+
 static void test_no_private_interface(void **state)
 {
 	struct ctx x;
@@ -405,6 +461,99 @@ static void test_meminfo(void **state)
 
 /* [storage] volume: Redis' dir on it, append-only, the four units rendered, Redis
  * started rather than enabled; none of that, and the old units removed, without. */
+/* A [replication] group: a replica of 10.132.0.5 and the first primary, with stunnel,
+ * and a replica with Redis' own TLS. */
+static void test_group(void **state)
+{
+	struct ctx x;
+	const struct plan_file *redis, *sentinel, *dropin, *fw, *conn;
+
+	ctx_init(&x, "full.json");
+	x.c.replication_group = strdup("redis-1");
+	x.c.replication_primary = strdup("10.132.0.5");
+	x.c.tls_certificate = strdup("(a PEM certificate)");
+	x.c.tls_key = strdup("(a PEM key)");
+	assert_int_equal(ctx_build(&x), 0);
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	sentinel = file(x.plan, "/etc/redis/sentinel.conf");
+	dropin = file(x.plan, "/etc/systemd/system/redis-server.service.d/doagent-group.conf");
+	fw = file(x.plan, "/etc/doagent/firewall.nft");
+	conn = file(x.plan, "/root/doagent-connection.txt");
+	assert_non_null(sentinel);
+	assert_non_null(dropin);
+	/* Redis and Sentinel rewrite their files. */
+	assert_string_equal(redis->owner, "redis");
+	assert_string_equal(sentinel->owner, "redis");
+	assert_int_equal(sentinel->mode, 0640);
+	assert_true(sentinel->sensitive);
+	assert_true(has_line(redis->content, "replicaof 10.132.0.5 6380"));
+	assert_true(has_line(redis->content, "masterauth " PASSWORD));
+	assert_true(has_line(redis->content, "replica-announce-ip 10.132.255.113"));
+	assert_true(has_line(redis->content, "replica-announce-port 6380"));
+	assert_true(has_line(redis->content, "tls-replication yes"));
+	assert_true(has_line(redis->content, "tls-ca-cert-file /etc/doagent/tls/redis.crt"));
+	assert_true(has_line(redis->content, "tls-key-file /etc/doagent/tls/redis.key"));
+	assert_true(has_line(redis->content, "min-replicas-to-write 1"));
+	assert_true(has_line(redis->content, "min-replicas-max-lag 10"));
+	assert_true(has_line(redis->content, "appendonly yes"));
+	/* stunnel still serves the TLS port: Redis has none of its own. */
+	assert_null(strstr(redis->content, "tls-port"));
+	assert_non_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	assert_true(has_line(sentinel->content, "port 0"));
+	assert_true(has_line(sentinel->content, "tls-port 26379"));
+	assert_true(has_line(sentinel->content, "bind 10.132.255.113 127.0.0.1"));
+	assert_true(has_line(sentinel->content, "sentinel monitor redis-1 10.132.0.5 6380 2"));
+	assert_true(has_line(sentinel->content, "sentinel auth-pass redis-1 " PASSWORD));
+	assert_true(has_line(sentinel->content, "sentinel down-after-milliseconds redis-1 5000"));
+	assert_true(has_line(sentinel->content, "sentinel announce-ip 10.132.255.113"));
+	assert_true(has_line(sentinel->content, "requirepass " PASSWORD));
+	assert_true(has_line(sentinel->content, "logfile \"\""));
+	assert_null(strstr(sentinel->shown, PASSWORD));
+	assert_true(has_line(dropin->content, "ExecStartPre=+" SBINDIR "/doagent --guard"));
+	assert_true(has_line(fw->content, "\t\tip saddr { 10.132.0.0/16 } tcp dport { 6380, 26379 } accept"));
+	assert_int_equal(x.plan->group_ports[0], 6380);
+	assert_int_equal(x.plan->group_ports[1], 26379);
+	assert_string_equal(x.plan->group4[0], "10.132.0.0/16");
+	assert_true(strv_contains(x.plan->units, "redis-sentinel.service"));
+	assert_false(strv_contains(x.plan->units_off, "redis-sentinel.service"));
+	assert_false(strv_contains(x.plan->remove, "/etc/doagent/tls/redis.key"));
+	assert_non_null(strstr(conn->content, "Master name: redis-1"));
+	assert_non_null(strstr(conn->content, "10.132.255.113:26379 10.132.0.5:26379"));
+	/* Sentinel's endpoints are checked too, over TLS. */
+	expect_endpoint(x.plan, x.plan->n_endpoints - 1, "10.132.255.113", 26379, true);
+	assert_true(x.plan->endpoints[x.plan->n_endpoints - 1].sentinel);
+
+	/* The first primary: no replicaof; Sentinel monitors this node. */
+	free(x.c.replication_primary);
+	x.c.replication_primary = strdup("self");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "\nreplicaof "));
+	assert_true(has_line(file(x.plan, "/etc/redis/sentinel.conf")->content,
+			     "sentinel monitor redis-1 10.132.255.113 6380 2"));
+	/* Its own address counts as self. */
+	free(x.c.replication_primary);
+	x.c.replication_primary = strdup("10.132.255.113");
+	assert_int_equal(ctx_build(&x), 0);
+	assert_null(strstr(file(x.plan, "/etc/redis/redis.conf")->content, "\nreplicaof "));
+
+	/* Redis' own TLS: one tls-port, the same replication settings. */
+	x.c.tls_engine = CONFIG_TLS_REDIS;
+	assert_int_equal(ctx_build(&x), 0);
+	redis = file(x.plan, "/etc/redis/redis.conf");
+	assert_true(has_line(redis->content, "tls-port 6380"));
+	assert_true(has_line(redis->content, "tls-replication yes"));
+	assert_null(file(x.plan, "/etc/stunnel/doagent-redis.conf"));
+	ctx_done(&x);
+
+	/* No private interface: a group cannot work. */
+	ctx_init(&x, "no-private.json");
+	x.c.replication_group = strdup("redis-1");
+	x.c.replication_primary = strdup("self");
+	assert_int_equal(ctx_build(&x), -EBADMSG);
+	assert_non_null(strstr(x.cause, "no private interface"));
+	ctx_done(&x);
+}
+
 static void test_storage(void **state)
 {
 	_cleanup_free_ char *cause = NULL;
@@ -445,7 +594,10 @@ static void test_storage(void **state)
 	assert_false(strv_contains(x.plan->units, "redis-server.service"));
 	assert_true(strv_contains(x.plan->units, "doagent-volume.path"));
 	assert_true(strv_contains(x.plan->units, "stunnel@doagent-redis.service"));
-	assert_null(x.plan->remove);
+	/* Nothing of the volume's is removed; only the key's copy of Redis' own TLS. */
+	assert_int_equal(strv_length(x.plan->remove), 2);
+	assert_string_equal(x.plan->remove[0], "/etc/systemd/system/redis-server.service.d/doagent-group.conf");
+	assert_string_equal(x.plan->remove[1], "/etc/doagent/tls/redis.key");
 	assert_false(any_contains(x.plan->notices, "labelled"));
 
 	/* What the user data says about appendonly wins, with a notice. */
@@ -481,12 +633,14 @@ int main(void)
 		cmocka_unit_test(test_defaults_full),
 		cmocka_unit_test(test_scopes),
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_engine_redis),
 		cmocka_unit_test(test_no_private_interface),
 		cmocka_unit_test(test_maxmemory),
 		cmocka_unit_test(test_firewall),
 		cmocka_unit_test(test_template_override),
 		cmocka_unit_test(test_write_tree_and_json),
 		cmocka_unit_test(test_meminfo),
+		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_storage),
 	};
 

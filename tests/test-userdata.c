@@ -277,7 +277,7 @@ static const char full_doc[] =
 	CERT_INI						/* 18-21 */
 	KEY_INI							/* 22-24 */
 	"plaintext = private\n"					/* 25 */
-	"\n"							/* 26 */
+	"engine = stunnel\n"					/* 26 */
 	"[firewall]\n"						/* 27 */
 	"backend = nftables\n"					/* 28 */
 	"allow = vpc, 203.0.113.7/32, 2001:db8::/32\n"		/* 29 */
@@ -286,7 +286,11 @@ static const char full_doc[] =
 	"metadata = root-only\n"				/* 32 */
 	"[storage]\n"						/* 33 */
 	"volume = redis-1-data\n"				/* 34 */
-	"filesystem = xfs\n";					/* 35 */
+	"filesystem = xfs\n"					/* 35 */
+	"[replication]\n"					/* 36 */
+	"group = redis-1\n"					/* 37 */
+	"primary = 10.132.0.5\n"				/* 38 */
+	"quorum = 3\n";						/* 39 */
 
 static void assert_full(const struct result *res)
 {
@@ -303,6 +307,7 @@ static void assert_full(const struct result *res)
 		[CONFIG_TLS_CERTIFICATE] = 18,
 		[CONFIG_TLS_KEY] = 22,
 		[CONFIG_TLS_PLAINTEXT] = 25,
+		[CONFIG_TLS_ENGINE] = 26,
 		[CONFIG_FIREWALL_BACKEND] = 28,
 		[CONFIG_FIREWALL_ALLOW] = 29,
 		[CONFIG_FIREWALL_SSH_ALLOW] = 30,
@@ -310,6 +315,9 @@ static void assert_full(const struct result *res)
 		[CONFIG_FIREWALL_METADATA] = 32,
 		[CONFIG_STORAGE_VOLUME] = 34,
 		[CONFIG_STORAGE_FILESYSTEM] = 35,
+		[CONFIG_REPLICATION_GROUP] = 37,
+		[CONFIG_REPLICATION_PRIMARY] = 38,
+		[CONFIG_REPLICATION_QUORUM] = 39,
 	};
 	const struct config *c = &res->c;
 	size_t i;
@@ -335,6 +343,7 @@ static void assert_full(const struct result *res)
 	assert_string_equal(c->tls_certificate, CERT_PEM);
 	assert_string_equal(c->tls_key, KEY_PEM);
 	assert_int_equal(c->tls_plaintext, CONFIG_SCOPE_PRIVATE);
+	assert_int_equal(c->tls_engine, CONFIG_TLS_STUNNEL);
 	assert_int_equal(c->firewall_backend, CONFIG_FW_NFTABLES);
 	assert_true(c->firewall_allow.vpc);
 	assert_int_equal(c->firewall_allow.n, 2);
@@ -347,6 +356,9 @@ static void assert_full(const struct result *res)
 	assert_int_equal(c->firewall_metadata, CONFIG_METADATA_ROOT_ONLY);
 	assert_string_equal(c->storage_volume, "redis-1-data");
 	assert_int_equal(c->storage_filesystem, CONFIG_FS_XFS);
+	assert_string_equal(c->replication_group, "redis-1");
+	assert_string_equal(c->replication_primary, "10.132.0.5");
+	assert_int_equal(c->replication_quorum, 3);
 	for (i = 0; i < _CONFIG_KEY_MAX; i++) {
 		assert_int_not_equal(lines[i], 0);	/* the document sets every key */
 		if (c->line[i] != lines[i])
@@ -1297,13 +1309,13 @@ static void test_diag_format(void **state)
 
 	parse_str("#doagent\n[redsi]\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls], [firewall] and [storage]); did you mean [redis]?");
+	assert_string_equal(text, "line 2: [redsi]: unknown section (the sections are [redis], [tls], [firewall], [storage] and [replication]); did you mean [redis]?");
 	free(text);
 	result_done(&res);
 
 	parse_str("#doagent\nport = 1\n", &res);
 	text = userdata_diag_format(&res.rep, &res.rep.diags[0]);
-	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls], [firewall] or [storage]");
+	assert_string_equal(text, "line 2: port: key outside any section; put it under [redis], [tls], [firewall], [storage] or [replication]");
 	free(text);
 	result_done(&res);
 

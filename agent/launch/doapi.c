@@ -78,6 +78,10 @@ void doapi_droplet_free(struct doapi_droplet *d)
 	free(d->private_ipv4);
 	free(d->public_ipv6);
 	strv_free(d->tags);
+	free(d->region);
+	free(d->size_slug);
+	free(d->vpc_uuid);
+	strv_free(d->volume_ids);
 	free(d);
 }
 
@@ -231,6 +235,8 @@ static int status_error(const struct http_response *r, const char *what, char **
 
 	if (r->status == 404)
 		e = -ENOENT;
+	else if (r->status == 409)
+		e = -EBUSY;
 	else if (r->status == 401 || r->status == 403)
 		e = -EACCES;
 	else if (r->status == 429)
@@ -390,11 +396,57 @@ static int pick_address(json_object *networks, const char *family, const char *t
 	return 0;
 }
 
+/* The array name of o (absent or null: empty) as a list: its strings, or with t
+ * json_type_int its positive numbers in decimal. */
+static int dup_strv(json_object *o, const char *name, json_type t, const char *what, char ***ret,
+		    char **ret_cause)
+{
+	_cleanup_strv_ char **l = calloc(1, sizeof(char *));
+	json_object *a;
+	int k = get_field(o, name, json_type_array, true, what, &a, ret_cause);
+
+	if (k < 0)
+		return k;
+	if (!l)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		json_object *v = json_object_array_get_idx(a, i);
+		int64_t n;
+
+		if (!json_object_is_type(v, t))
+			return strutil_cause(ret_cause, -EBADMSG, "%s: %s[%zu] is not a %s", what,
+					     name, i, json_type_to_name(t));
+		if (t == json_type_string)
+			k = strv_extend(&l, json_object_get_string(v));
+		else if ((n = json_object_get_int64(v)) <= 0 || n == INT64_MAX)
+			return strutil_cause(ret_cause, -EBADMSG, "%s: %s[%zu] is out of range",
+					     what, name, i);
+		else
+			k = strv_extendf(&l, "%" PRId64, n);
+		if (k < 0)
+			return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* o's region.slug, NULL when o has no region. */
+static int dup_region(json_object *o, const char *what, char **ret, char **ret_cause)
+{
+	json_object *region = NULL;
+	int k = get_field(o, "region", json_type_object, true, what, &region, ret_cause);
+
+	*ret = NULL;
+	if (k < 0 || !region)
+		return k;
+	return dup_string(region, "slug", false, what, ret, ret_cause);
+}
+
 static int parse_droplet(json_object *o, const char *what, struct doapi_droplet **ret,
 			 char **ret_cause)
 {
 	_cleanup_(doapi_droplet_freep) struct doapi_droplet *d = NULL;
-	json_object *id, *networks, *tags;
+	json_object *id, *networks;
 	int64_t n;
 	int k;
 
@@ -422,20 +474,12 @@ static int parse_droplet(json_object *o, const char *what, struct doapi_droplet 
 	     (k = pick_address(networks, "v4", "private", what, &d->private_ipv4, ret_cause)) < 0 ||
 	     (k = pick_address(networks, "v6", "public", what, &d->public_ipv6, ret_cause)) < 0))
 		return k;
-	if ((k = get_field(o, "tags", json_type_array, true, what, &tags, ret_cause)) < 0)
+	if ((k = dup_strv(o, "tags", json_type_string, what, &d->tags, ret_cause)) < 0 ||
+	    (k = dup_region(o, what, &d->region, ret_cause)) < 0 ||
+	    (k = dup_string(o, "size_slug", true, what, &d->size_slug, ret_cause)) < 0 ||
+	    (k = dup_string(o, "vpc_uuid", true, what, &d->vpc_uuid, ret_cause)) < 0 ||
+	    (k = dup_strv(o, "volume_ids", json_type_string, what, &d->volume_ids, ret_cause)) < 0)
 		return k;
-	d->tags = calloc(1, sizeof(char *));
-	if (!d->tags)
-		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	for (size_t i = 0; tags && i < json_object_array_length(tags); i++) {
-		json_object *t = json_object_array_get_idx(tags, i);
-
-		if (!json_object_is_type(t, json_type_string))
-			return strutil_cause(ret_cause, -EBADMSG, "%s: tags[%zu] is not a string",
-					     what, i);
-		if (strv_extend(&d->tags, json_object_get_string(t)) < 0)
-			return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	}
 	*ret = TAKE_PTR(d);
 	return 0;
 }
@@ -534,7 +578,8 @@ json_object *doapi_droplet_body(const struct doapi_create *req)
 		  add_string(body, "user_data", req->user_data) &&
 		  add(body, "ssh_keys", string_array(req->ssh_keys, true)) &&
 		  add(body, "tags", string_array(req->tags, false)) &&
-		  add_string(body, "vpc_uuid", req->vpc_uuid);
+		  add_string(body, "vpc_uuid", req->vpc_uuid) &&
+		  (!req->volumes || add(body, "volumes", string_array(req->volumes, false)));
 
 	if (!ok) {
 		json_object_put(body);
@@ -877,4 +922,339 @@ int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause)
 	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls/%s", qid)) < 0)
 		return k;
 	return delete_url(api, url, what, ret_cause);
+}
+
+void doapi_volume_free(struct doapi_volume *v)
+{
+	if (!v)
+		return;
+	free(v->id);
+	free(v->name);
+	free(v->region);
+	strv_free(v->droplet_ids);
+	strv_free(v->tags);
+	free(v);
+}
+
+void doapi_volumes_free(struct doapi_volume **l, size_t n)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < n; i++)
+		doapi_volume_free(l[i]);
+	free(l);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct doapi_volume *, doapi_volume_free)
+
+/* An id from an answer, or one to put in a path: printable, no '/', at most 64 bytes. */
+static bool valid_id(const char *s)
+{
+	return s && *s && strlen(s) <= 64 && strutil_is_printable_ascii(s) && !strchr(s, '/');
+}
+
+static int parse_volume(json_object *o, const char *what, struct doapi_volume **ret,
+			char **ret_cause)
+{
+	_cleanup_(doapi_volume_freep) struct doapi_volume *v = NULL;
+	json_object *size;
+	int k;
+
+	if (!json_object_is_type(o, json_type_object))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: a volume is not an object", what);
+	v = calloc(1, sizeof *v);
+	if (!v)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = dup_string(o, "id", false, what, &v->id, ret_cause)) < 0)
+		return k;
+	if (!valid_id(v->id))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"id\" is not a volume id", what);
+	if ((k = dup_string(o, "name", false, what, &v->name, ret_cause)) < 0 ||
+	    (k = dup_region(o, what, &v->region, ret_cause)) < 0 ||
+	    (k = get_field(o, "size_gigabytes", json_type_int, false, what, &size, ret_cause)) < 0 ||
+	    (k = dup_strv(o, "droplet_ids", json_type_int, what, &v->droplet_ids, ret_cause)) < 0 ||
+	    (k = dup_strv(o, "tags", json_type_string, what, &v->tags, ret_cause)) < 0)
+		return k;
+	if (!v->region)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: no \"region\" in the answer", what);
+	if (json_object_get_int64(size) <= 0)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"size_gigabytes\" is out of range", what);
+	v->size_gib = (unsigned long long)json_object_get_int64(size);
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
+json_object *doapi_volume_body(const struct doapi_volume_create *req)
+{
+	json_object *body = json_object_new_object();
+	bool ok = body && add_string(body, "name", req->name) &&
+		  add_string(body, "region", req->region) &&
+		  add(body, "size_gigabytes", json_object_new_int64((int64_t)req->size_gib)) &&
+		  add_string(body, "description", req->description) &&
+		  (!req->tags || add(body, "tags", string_array(req->tags, false)));
+
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
+int doapi_volume_create(struct doapi *api, const struct doapi_volume_create *req,
+			struct doapi_volume **ret, char **ret_cause)
+{
+	static const char what[] = "creating the volume";
+	_cleanup_json_ json_object *body = NULL, *answer = NULL;
+	json_object *volume;
+	int k;
+
+	if (!req->name || !req->region || !req->size_gib)
+		return strutil_cause(ret_cause, -EINVAL, "%s: name, region and size are required",
+				     what);
+	body = doapi_volume_body(req);
+	if (!body)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	k = post_create(api, "/v2/volumes", body, what, "the volume", "volume", &answer, &volume,
+			ret_cause);
+	if (k < 0)
+		return k;
+	return parse_volume(volume, what, ret, ret_cause);
+}
+
+struct volume_list {
+	struct doapi_volume **list;
+	size_t n;
+};
+
+static int add_volume(json_object *o, const char *what, void *ctx, char **ret_cause)
+{
+	struct volume_list *vl = ctx;
+	struct doapi_volume **l = reallocarray(vl->list, vl->n + 1, sizeof *l);
+	int k;
+
+	if (!l)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	vl->list = l;
+	if ((k = parse_volume(o, what, &vl->list[vl->n], ret_cause)) < 0)
+		return k;
+	vl->n++;
+	return 0;
+}
+
+int doapi_volumes_list(struct doapi *api, const char *name, const char *region,
+		       struct doapi_volume ***ret, size_t *n, char **ret_cause)
+{
+	_cleanup_buf_ struct buf q = BUF_INIT;
+	_cleanup_free_ char *qname = name ? escape(name) : NULL, *qregion = region ? escape(region) : NULL;
+	struct volume_list vl = {};
+	char *url = NULL;
+	int k;
+
+	if ((name && !qname) || (region && !qregion) ||
+	    buf_puts(&q, "/v2/volumes?per_page=200") < 0 ||
+	    (qname && buf_printf(&q, "&name=%s", qname) < 0) ||
+	    (qregion && buf_printf(&q, "&region=%s", qregion) < 0))
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = build_url(api, &url, ret_cause, "%s", q.data)) < 0)
+		return k;
+	k = list_all(api, url, "listing volumes", "volumes", add_volume, &vl, ret_cause);
+	if (k < 0) {
+		doapi_volumes_free(vl.list, vl.n);
+		return k;
+	}
+	*ret = vl.list;
+	*n = vl.n;
+	return 0;
+}
+
+/* The path /v2/volumes/<id><suffix> (id checked and escaped), and what "<verb> volume <id>". */
+static int volume_path(const char *id, const char *verb, const char *suffix, char **ret_path,
+		       char **ret_what, char **ret_cause)
+{
+	_cleanup_free_ char *qid = NULL;
+
+	if (!valid_id(id))
+		return strutil_cause(ret_cause, -EINVAL, "not a volume id");
+	qid = escape(id);
+	if (!qid || asprintf(ret_what, "%s volume %s", verb, qid) < 0) {
+		*ret_what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if (asprintf(ret_path, "/v2/volumes/%s%s", qid, suffix) < 0) {
+		*ret_path = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The URL of volume_path. */
+static int volume_url(struct doapi *api, const char *id, const char *verb, const char *suffix,
+		      char **ret_url, char **ret_what, char **ret_cause)
+{
+	_cleanup_free_ char *path = NULL;
+	int k = volume_path(id, verb, suffix, &path, ret_what, ret_cause);
+
+	return k < 0 ? k : build_url(api, ret_url, ret_cause, "%s", path);
+}
+
+int doapi_volume_get(struct doapi *api, const char *id, struct doapi_volume **ret,
+		     char **ret_cause)
+{
+	_cleanup_json_ json_object *answer = NULL;
+	_cleanup_(responsep) struct http_response r = {};
+	_cleanup_free_ char *url = NULL, *what = NULL;
+	json_object *volume;
+	int k;
+
+	if ((k = volume_url(api, id, "getting", "", &url, &what, ret_cause)) < 0 ||
+	    (k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+		return k;
+	if (r.status != 200)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "volume", json_type_object, false, what, &volume, ret_cause)) < 0)
+		return k;
+	return parse_volume(volume, what, ret, ret_cause);
+}
+
+int doapi_volume_delete(struct doapi *api, const char *id, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL;
+	int k;
+
+	if ((k = volume_url(api, id, "deleting", "", &url, &what, ret_cause)) < 0)
+		return k;
+	return delete_url(api, url, what, ret_cause);
+}
+
+static int parse_action(json_object *o, const char *what, struct doapi_action *ret,
+			char **ret_cause)
+{
+	json_object *id, *status;
+	const char *st;
+	int64_t n;
+	int k;
+
+	if ((k = get_field(o, "id", json_type_int, false, what, &id, ret_cause)) < 0 ||
+	    (k = get_field(o, "status", json_type_string, false, what, &status, ret_cause)) < 0)
+		return k;
+	n = json_object_get_int64(id);
+	st = json_object_get_string(status);
+	if (n <= 0 || n == INT64_MAX)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: the action's \"id\" is out of range", what);
+	if (strcmp(st, "in-progress") != 0 && strcmp(st, "completed") != 0 && strcmp(st, "errored") != 0)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: the action's \"status\" is unknown", what);
+	snprintf(ret->id, sizeof ret->id, "%" PRId64, n);
+	snprintf(ret->status, sizeof ret->status, "%s", st);
+	return 0;
+}
+
+/* POST body (taken) to path (an action), once; the answer's "action". */
+static int post_action(struct doapi *api, const char *path, json_object *body, const char *what,
+		       struct doapi_action *ret, char **ret_cause)
+{
+	_cleanup_json_ json_object *answer = NULL;
+	json_object *action;
+	int k;
+
+	if (!body)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	k = post_create(api, path, body, what, "the action", "action", &answer, &action, ret_cause);
+	json_object_put(body);
+	return k < 0 ? k : parse_action(action, what, ret, ret_cause);
+}
+
+/* GET url, an action. */
+static int get_action(struct doapi *api, const char *url, const char *what,
+		      struct doapi_action *ret, char **ret_cause)
+{
+	_cleanup_json_ json_object *answer = NULL;
+	_cleanup_(responsep) struct http_response r = {};
+	json_object *action;
+	int k;
+
+	if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+		return k;
+	if (r.status != 200)
+		return status_error(&r, what, ret_cause);
+	if ((k = parse_body(&r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "action", json_type_object, false, what, &action, ret_cause)) < 0)
+		return k;
+	return parse_action(action, what, ret, ret_cause);
+}
+
+int doapi_volume_action(struct doapi *api, const char *id, const char *type,
+			const char *droplet_id, const char *region, struct doapi_action *ret,
+			char **ret_cause)
+{
+	_cleanup_free_ char *path = NULL, *what = NULL, *w = NULL;
+	_cleanup_json_ json_object *body = json_object_new_object();
+	int k;
+
+	if (!all_digits(droplet_id))
+		return strutil_cause(ret_cause, -EINVAL, "not a droplet id");
+	if ((k = volume_path(id, type, "/actions", &path, &what, ret_cause)) < 0)
+		return k;
+	if (!body || !add_string(body, "type", type) ||
+	    !add(body, "droplet_id", json_object_new_int64(strtoll(droplet_id, NULL, 10))) ||
+	    !add_string(body, "region", region) ||
+	    asprintf(&w, "%s, droplet %s", what, droplet_id) < 0) {
+		w = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	return post_action(api, path, TAKE_PTR(body), w, ret, ret_cause);
+}
+
+int doapi_volume_action_get(struct doapi *api, const char *id, const char *action_id,
+			    struct doapi_action *ret, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL, *suffix = NULL;
+	int k;
+
+	if (!all_digits(action_id))
+		return strutil_cause(ret_cause, -EINVAL, "not an action id");
+	if (asprintf(&suffix, "/actions/%s", action_id) < 0) {
+		suffix = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = volume_url(api, id, "the action of", suffix, &url, &what, ret_cause)) < 0)
+		return k;
+	return get_action(api, url, what, ret, ret_cause);
+}
+
+int doapi_droplet_action(struct doapi *api, const char *id, const char *type,
+			 struct doapi_action *ret, char **ret_cause)
+{
+	_cleanup_free_ char *path = NULL, *what = NULL;
+	json_object *body = json_object_new_object();
+
+	if (!all_digits(id)) {
+		json_object_put(body);
+		return strutil_cause(ret_cause, -EINVAL, "not a droplet id");
+	}
+	if (!body || !add_string(body, "type", type) ||
+	    asprintf(&path, "/v2/droplets/%s/actions", id) < 0 ||
+	    asprintf(&what, "%s of droplet %s", type, id) < 0) {
+		path = what = NULL;
+		json_object_put(body);
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	return post_action(api, path, body, what, ret, ret_cause);
+}
+
+int doapi_droplet_action_get(struct doapi *api, const char *id, const char *action_id,
+			     struct doapi_action *ret, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL;
+	int k;
+
+	if (!all_digits(id) || !all_digits(action_id))
+		return strutil_cause(ret_cause, -EINVAL, "not a droplet or action id");
+	if (asprintf(&what, "getting action %s of droplet %s", action_id, id) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/droplets/%s/actions/%s", id, action_id)) < 0)
+		return k;
+	return get_action(api, url, what, ret, ret_cause);
 }

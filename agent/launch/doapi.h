@@ -1,5 +1,6 @@
 /*
- * The DigitalOcean API client of doagent-launch: droplets and firewalls, over http.h.
+ * The DigitalOcean API client of doagent-launch: droplets, firewalls, volumes and their
+ * actions, over http.h.
  *
  * MUST rules:
  * - The token goes only into the Authorization header, built per request and erased
@@ -11,10 +12,12 @@
  * - A next-page link is followed only when it starts with base_url.
  *
  * Errors (negative errno; *ret_cause set to a message, the caller frees it):
- *   -EAGAIN     create: a transport error, timeout or 5xx; the droplet may exist
+ *   -EAGAIN     create or action (POST): a transport error, timeout or 5xx; what it
+ *               asked for may have been done
  *   -ETIMEDOUT  GET/DELETE: still failing (429, 5xx, transport) at the deadline
  *   -ENOENT     GET: 404
  *   -EACCES     401 or 403 (a bad or under-scoped token)
+ *   -EBUSY      409 (a conflict: a volume's name is taken, an attached volume deleted)
  *   -EINVAL     any other 4xx (the request was refused, e.g. 422)
  *   -EBADMSG    a 2xx answer that is not JSON or not of the documented shape (the
  *               field is named in the cause); also any other unexpected status
@@ -49,6 +52,10 @@ struct doapi_droplet {
 	char *private_ipv4;
 	char *public_ipv6;
 	char **tags;			/* NULL-terminated, never NULL */
+	char *region;			/* the region's slug; NULL when not given */
+	char *size_slug;		/* NULL when not given */
+	char *vpc_uuid;			/* NULL when not given */
+	char **volume_ids;		/* attached volumes; NULL-terminated, never NULL */
 };
 
 struct doapi_create {
@@ -60,6 +67,30 @@ struct doapi_create {
 	const char *const *ssh_keys;	/* all digits: an id, else a fingerprint; NULL: none */
 	const char *const *tags;	/* NULL: none */
 	const char *vpc_uuid;		/* NULL: the default VPC */
+	const char *const *volumes;	/* volume ids to attach at create; NULL: none */
+};
+
+struct doapi_volume {
+	char *id;
+	char *name;
+	char *region;			/* the region's slug */
+	unsigned long long size_gib;
+	char **droplet_ids;		/* decimal; NULL-terminated, never NULL (empty: detached) */
+	char **tags;			/* NULL-terminated, never NULL */
+};
+
+struct doapi_volume_create {
+	const char *name;		/* required */
+	const char *region;		/* required */
+	unsigned long long size_gib;	/* required */
+	const char *description;	/* NULL: none */
+	const char *const *tags;	/* NULL: none */
+};
+
+/* An action (of a droplet or a volume), as far as waiting for it goes. */
+struct doapi_action {
+	char id[24];			/* decimal */
+	char status[16];		/* "in-progress", "completed", "errored" */
 };
 
 struct doapi_fw_rule {
@@ -100,6 +131,14 @@ int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_dropl
 /* DELETE /v2/droplets/{id}; 404 counts as done. */
 int doapi_droplet_delete(struct doapi *api, const char *id, char **ret_cause);
 
+/* POST /v2/droplets/{id}/actions {"type": type} ("shutdown", "power_on", ...), once:
+ * -EAGAIN as for a create. 422 (e.g. another action is pending) is -EINVAL. */
+int doapi_droplet_action(struct doapi *api, const char *id, const char *type,
+			 struct doapi_action *ret, char **ret_cause);
+/* GET /v2/droplets/{id}/actions/{action_id}. */
+int doapi_droplet_action_get(struct doapi *api, const char *id, const char *action_id,
+			     struct doapi_action *ret, char **ret_cause);
+
 /* The body POST /v2/droplets sends (for --dry-run); NULL on ENOMEM. */
 struct json_object *doapi_droplet_body(const struct doapi_create *req);
 /* The body POST /v2/firewalls sends; NULL on ENOMEM. */
@@ -113,5 +152,31 @@ int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create 
 int doapi_firewall_find(struct doapi *api, const char *name, char **ret_id, char **ret_cause);
 /* DELETE /v2/firewalls/{id}; 404 counts as done. */
 int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause);
+
+void doapi_volume_free(struct doapi_volume *v);
+/* Frees n volumes and the array; accepts NULL. */
+void doapi_volumes_free(struct doapi_volume **l, size_t n);
+/* The body POST /v2/volumes sends; NULL on ENOMEM. */
+struct json_object *doapi_volume_body(const struct doapi_volume_create *req);
+/* POST /v2/volumes, once (-EAGAIN as for droplets; -EBUSY: the name is taken in the
+ * region). */
+int doapi_volume_create(struct doapi *api, const struct doapi_volume_create *req,
+			struct doapi_volume **ret, char **ret_cause);
+/* GET /v2/volumes?name=N&region=R (either NULL: any), every page. */
+int doapi_volumes_list(struct doapi *api, const char *name, const char *region,
+		       struct doapi_volume ***ret, size_t *n, char **ret_cause);
+/* GET /v2/volumes/{id}. */
+int doapi_volume_get(struct doapi *api, const char *id, struct doapi_volume **ret,
+		     char **ret_cause);
+/* DELETE /v2/volumes/{id}; 404 counts as done, 409 (still attached) is -EBUSY. */
+int doapi_volume_delete(struct doapi *api, const char *id, char **ret_cause);
+/* POST /v2/volumes/{id}/actions {"type": type, "droplet_id", "region"}: type "attach"
+ * or "detach", once (-EAGAIN as for a create; 422, e.g. already attached, is -EINVAL). */
+int doapi_volume_action(struct doapi *api, const char *id, const char *type,
+			const char *droplet_id, const char *region, struct doapi_action *ret,
+			char **ret_cause);
+/* GET /v2/volumes/{id}/actions/{action_id}. */
+int doapi_volume_action_get(struct doapi *api, const char *id, const char *action_id,
+			    struct doapi_action *ret, char **ret_cause);
 
 #endif

@@ -47,11 +47,11 @@ apt dist-upgrade
 # firewall.backend = auto would then drive ufw instead of nftables. Installing ufw
 # and leaving it inactive, as Ubuntu's image has it, draws the same warning. A
 # warning does not fail the check: it still exits with 0.
-say "installing redis-server, stunnel4, nftables, e2fsprogs and xfsprogs"
-apt install --no-install-recommends redis-server redis-tools stunnel4 nftables ca-certificates e2fsprogs xfsprogs
+say "installing redis-server, redis-sentinel, stunnel4, nftables, e2fsprogs and xfsprogs"
+apt install --no-install-recommends redis-server redis-sentinel redis-tools stunnel4 nftables ca-certificates e2fsprogs xfsprogs
 
 # Installed already and running (a base image that had them): stop them.
-for unit in redis-server.service stunnel4.service; do
+for unit in redis-server.service redis-sentinel.service stunnel4.service; do
 	unit_exists "$unit" || continue
 	if booted; then
 		systemctl stop "$unit"

@@ -139,7 +139,7 @@ check; [ "$(container_exec fb systemctl is-enabled doagent-firewall.service)" = 
 check; openssl x509 -in "$root/etc/doagent/tls/redis.crt" -noout -ext subjectAltName | grep -qF "IP Address:$ip" ||
 	fail "the certificate does not name the container's address $ip"
 status_json
-check; [ "$(json_get result)" = success ] && grep -q 'and through TLS' "$TMP/status.json" ||
+check; [ "$(json_get result)" = success ] && grep -q 'through TLS' "$TMP/status.json" ||
 	fail "--status for the TLS droplet: $(cat "$TMP/status.json")"
 check; [ "$(stat -c %a "$root/var/lib/doagent/secrets/tls.key")" = 600 ] || fail "the TLS key is not 0600"
 tls_key_line=$(sed -n 2p "$root/var/lib/doagent/secrets/tls.key")

@@ -49,7 +49,7 @@
 
 # Packages of the base image. Changing this list (or CONTAINER_RECIPE when the
 # preparation below changes) rebuilds the cached image on the next run.
-CONTAINER_PACKAGES="systemd systemd-sysv dbus iproute2 redis-server redis-tools
+CONTAINER_PACKAGES="systemd systemd-sysv dbus iproute2 redis-server redis-sentinel redis-tools
 stunnel4 nftables ufw ca-certificates curl libcurl4 libinih1 libjson-c5
 libsystemd0 libssl3 libnftables1 libblkid1 e2fsprogs xfsprogs libcmocka0 libasan8
 libubsan1"
@@ -156,7 +156,7 @@ _ct_build_base() {
 	fi
 	[ ! -e "$dir/usr/sbin/policy-rc.d" ] || rm -f "$dir/usr/sbin/policy-rc.d"
 	# Redis waits for doagent: the snapshot ships it disabled.
-	chroot "$dir" systemctl disable --quiet redis-server.service || return 1
+	chroot "$dir" systemctl disable --quiet redis-server.service redis-sentinel.service || return 1
 	# Nothing that slows the boot or writes to a console nobody reads.
 	chroot "$dir" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer \
 		dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \

@@ -48,7 +48,7 @@ root=$CONTAINER_ROOT
 ip=$CONTAINER_IP
 
 # The packages the provisioning must install itself.
-chroot "$root" dpkg --purge redis-server redis-tools stunnel4 nftables xfsprogs >"$TMP/purge.log" 2>&1 || {
+chroot "$root" dpkg --purge redis-sentinel redis-server redis-tools stunnel4 nftables xfsprogs >"$TMP/purge.log" 2>&1 || {
 	tail -n 20 "$TMP/purge.log" >&2
 	_ct_die "cannot remove redis-server, stunnel4, nftables and xfsprogs from the root"
 }
@@ -230,12 +230,13 @@ for f in /usr/sbin/doagent /usr/bin/doagent-launch /etc/doagent/doagent.conf \
 	/usr/share/doagent/templates/firewall.nft /usr/share/doagent/templates/connection.txt \
 	/usr/share/doagent/templates/motd /usr/share/man/man8/doagent.8 /usr/share/man/man5/doagent-userdata.5 \
 	$unitdir/doagent.service $unitdir/doagent-firewall.service \
-	$unitdir/redis-server.service.d/doagent.conf "$unitdir/stunnel@doagent-redis.service.d/doagent.conf"; do
+	$unitdir/redis-server.service.d/doagent.conf $unitdir/redis-sentinel.service.d/doagent.conf \
+	"$unitdir/stunnel@doagent-redis.service.d/doagent.conf" /usr/share/doagent/templates/sentinel.conf; do
 	check; [ -s "$root$f" ] || fail "make install did not lay out $f"
 done
 check; grep -qx 'ExecStart=/usr/sbin/doagent' "$root$unitdir/doagent.service" ||
 	fail "doagent.service does not run /usr/sbin/doagent"
-for pkg in redis-server stunnel4 nftables e2fsprogs xfsprogs; do
+for pkg in redis-server redis-sentinel stunnel4 nftables e2fsprogs xfsprogs; do
 	check; chroot "$root" dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
 		fail "$pkg is not installed"
 done
@@ -251,7 +252,7 @@ check; grep -q '^doagent-build: no pending security updates$' "$TMP/provision.lo
 	fail "10-packages.sh did not check for pending security updates"
 enabled() { chroot "$root" systemctl is-enabled "$1" 2>/dev/null; }
 check; [ "$(enabled doagent.service)" = enabled ] || fail "doagent.service is not enabled"
-for unit in redis-server.service stunnel4.service stunnel@doagent-redis.service doagent-firewall.service; do
+for unit in redis-server.service redis-sentinel.service stunnel4.service stunnel@doagent-redis.service doagent-firewall.service; do
 	check; [ "$(enabled "$unit")" != enabled ] || fail "$unit is enabled in the snapshot"
 done
 

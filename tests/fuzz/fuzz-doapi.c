@@ -121,12 +121,33 @@ static void check_droplet(const struct doapi_droplet *d)
 	FUZZ_NONNULL(d->name);
 	FUZZ_NONNULL(d->status);
 	FUZZ_NONNULL(d->tags);
+	FUZZ_NONNULL(d->volume_ids);
+}
+
+static void check_volume(const struct doapi_volume *v)
+{
+	FUZZ_NONNULL(v);
+	FUZZ_CHECK(valid_id(v->id));
+	FUZZ_NONNULL(v->name);
+	FUZZ_NONNULL(v->region);
+	FUZZ_CHECK(v->size_gib > 0);
+	FUZZ_NONNULL(v->tags);
+	FUZZ_NONNULL(v->droplet_ids);
+	for (char **id = v->droplet_ids; *id; id++)
+		FUZZ_CHECK(all_digits(*id));
+}
+
+static void check_action(const struct doapi_action *a)
+{
+	FUZZ_CHECK(all_digits(a->id));
+	FUZZ_CHECK(strcmp(a->status, "in-progress") == 0 || strcmp(a->status, "completed") == 0 ||
+		   strcmp(a->status, "errored") == 0);
 }
 
 static void check_error(int r, const char *cause)
 {
 	FUZZ_CHECK(r == -EAGAIN || r == -ETIMEDOUT || r == -ENOENT || r == -EACCES ||
-		   r == -EINVAL || r == -EBADMSG || r == -E2BIG);
+		   r == -EINVAL || r == -EBADMSG || r == -E2BIG || r == -EBUSY);
 	FUZZ_NONNULL(cause);
 	FUZZ_CHECK(fuzz_printable(cause));
 }
@@ -154,12 +175,19 @@ static void call(struct doapi *api, unsigned which)
 		.outbound = outbound, .n_outbound = ELEMENTSOF(outbound), .tags = tags,
 		.droplet_ids = ids,
 	};
+	const struct doapi_volume_create vc = {
+		.name = "cache-1-data", .region = "nyc3", .size_gib = 10,
+		.description = "fuzz", .tags = tags,
+	};
 	struct doapi_droplet *d = NULL, **list = NULL;
+	struct doapi_volume *v = NULL, **vlist = NULL;
+	struct doapi_action a = { .id = "" };
 	char *cause = NULL, *id = NULL;
-	size_t n = 0;
+	bool acted = false;
+	size_t n = 0, vn = 0;
 	int r;
 
-	switch (which % 6) {
+	switch (which % 16) {
 	case 0:
 		r = doapi_droplet_create(api, &create, &d, &cause);
 		break;
@@ -175,27 +203,66 @@ static void call(struct doapi *api, unsigned which)
 	case 4:
 		r = doapi_firewall_create(api, &fw, &id, &cause);
 		break;
-	default:
+	case 5:
 		r = doapi_firewall_delete(api, "fw-0123", &cause);
 		break;
+	case 6:
+		r = doapi_volume_create(api, &vc, &v, &cause);
+		break;
+	case 7:
+		r = doapi_volumes_list(api, "cache-1-data", "nyc3", &vlist, &vn, &cause);
+		break;
+	case 8:
+		r = doapi_volume_get(api, "7724db7c-e098-11e5-b522-000f53304e51", &v, &cause);
+		break;
+	case 9:
+		r = doapi_volume_delete(api, "7724db7c-e098-11e5-b522-000f53304e51", &cause);
+		break;
+	case 10:
+		r = doapi_volume_action(api, "7724db7c-e098-11e5-b522-000f53304e51", "attach", "3164444",
+					"nyc3", &a, &cause);
+		acted = true;
+		break;
+	case 11:
+		r = doapi_volume_action_get(api, "7724db7c-e098-11e5-b522-000f53304e51", "72531856", &a,
+					    &cause);
+		acted = true;
+		break;
+	case 12:
+		r = doapi_droplet_action(api, "3164444", "shutdown", &a, &cause);
+		acted = true;
+		break;
+	default:
+		r = doapi_droplet_action_get(api, "3164444", "36804636", &a, &cause);
+		acted = true;
+		break;
 	}
-	FUZZ_CHECK(buf_printf(&fake.trace, "%d %s %s %s\n", r, cause ? cause : "-", id ? id : "-",
-			      d ? d->id : "-") >= 0);
+	FUZZ_CHECK(buf_printf(&fake.trace, "%d %s %s %s %s %s\n", r, cause ? cause : "-", id ? id : "-",
+			      d ? d->id : "-", v ? v->id : "-", a.id) >= 0);
 	if (r < 0) {
 		check_error(r, cause);
-		FUZZ_CHECK(!d && !list && !id);
+		FUZZ_CHECK(!d && !list && !id && !v && !vlist);
 	} else {
 		FUZZ_CHECK(!cause);
-		if (which % 6 <= 1)
+		if (which % 16 <= 1)
 			check_droplet(d);
 		for (size_t i = 0; i < n; i++)
 			check_droplet(list[i]);
 		FUZZ_CHECK(n <= 1 || list);
 		if (id)
 			FUZZ_CHECK(*id && fuzz_printable(id) && !strchr(id, '/'));
+		if (which % 16 == 6 || which % 16 == 8)
+			check_volume(v);
+		for (size_t i = 0; i < vn; i++)
+			check_volume(vlist[i]);
+		FUZZ_CHECK(vn <= 1 || vlist);
+		if (acted)
+			check_action(&a);
 	}
 	doapi_droplet_free(d);
 	doapi_droplets_free(list, n);
+	doapi_volume_free(v);
+	doapi_volumes_free(vlist, vn);
 	free(id);
 	free(cause);
 }

@@ -1,0 +1,197 @@
+/*
+ * --cloud-firewall: a DigitalOcean firewall for the run's tag, mirroring the user data:
+ * the Redis and TLS ports doagent opens to [firewall] allow, SSH to ssh-allow, ICMP from
+ * anywhere (as doagent's own rules), and every outbound packet (a cloud firewall without
+ * outbound rules drops them all). A cloud firewall cannot name a VPC, so "vpc" becomes
+ * the private ranges: only the droplet's VPC (and peered ones) reach its private
+ * interface, and doagent's own firewall narrows it to the VPC's network.
+ * It comes before the droplets, so that no droplet is ever up without it.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "doagent.h"
+#include "netaddr.h"
+#include "plan.h"
+#include "saga.h"
+#include "strv.h"
+
+static const char *const private_ranges[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL };
+static const char *const anywhere[] = { "0.0.0.0/0", "::/0", NULL };
+
+struct cloud_fw {
+	char name[80];
+	char **allow, **ssh_allow;	/* addresses */
+	char ports[3][8];		/* ssh, redis, tls */
+	struct doapi_fw_rule in[4], out[3];
+	const char *tags[2];
+	struct doapi_firewall_create req;
+};
+
+static void cloud_fw_done(struct cloud_fw *f)
+{
+	strv_free(f->allow);
+	strv_free(f->ssh_allow);
+}
+
+static int addrlist_strv(const struct config_addrlist *l, char ***ret)
+{
+	if (l->vpc)
+		for (const char *const *p = private_ranges; *p; p++)
+			if (strv_extend(ret, *p) < 0)
+				return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		char buf[NETADDR_STRLEN];
+
+		netaddr_format(&l->items[i].addr, buf);
+		if (!strv_contains(*ret, buf) && strv_extend(ret, buf) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The firewall's name: the tag, with the '_' a firewall name cannot hold as '-'. */
+static int cloud_fw_init(struct cloud_fw *f, const struct config *c, const char *tag)
+{
+	unsigned open[2];
+	size_t n = 0;
+
+	*f = (struct cloud_fw){};
+	snprintf(f->name, sizeof f->name, "%s", tag);
+	for (char *p = f->name; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	if (addrlist_strv(&c->firewall_allow, &f->allow) < 0 ||
+	    addrlist_strv(&c->firewall_ssh_allow, &f->ssh_allow) < 0)
+		return -ENOMEM;
+	plan_open_ports(c, open);
+	snprintf(f->ports[0], sizeof f->ports[0], "%u", c->firewall_ssh_port);
+	snprintf(f->ports[1], sizeof f->ports[1], "%u", open[0]);
+	snprintf(f->ports[2], sizeof f->ports[2], "%u", open[1]);
+
+	if (f->ssh_allow)
+		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[0], (const char *const *)f->ssh_allow, NULL };
+	for (int i = 0; i < 2; i++)
+		if (open[i] && f->allow)
+			f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[1 + i], (const char *const *)f->allow, NULL };
+	f->in[n++] = (struct doapi_fw_rule){ "icmp", "0", anywhere, NULL };
+	f->out[0] = (struct doapi_fw_rule){ "tcp", "0", anywhere, NULL };
+	f->out[1] = (struct doapi_fw_rule){ "udp", "0", anywhere, NULL };
+	f->out[2] = (struct doapi_fw_rule){ "icmp", "0", anywhere, NULL };
+	f->tags[0] = tag;
+	f->req = (struct doapi_firewall_create){
+		.name = f->name,
+		.inbound = f->in,
+		.n_inbound = n,
+		.outbound = f->out,
+		.n_outbound = ELEMENTSOF(f->out),
+		.tags = f->tags,
+	};
+	return 0;
+}
+
+static bool wanted(const struct saga *s)
+{
+	return s->opt->cloud_firewall;
+}
+
+/* Create the firewall f, once: after an ambiguous answer, look for it by name. */
+static int create(struct saga *s, const struct cloud_fw *f)
+{
+	_cleanup_free_ char *cause = NULL;
+	struct backoff b;
+	int r = doapi_firewall_create(s->api, &f->req, &s->fw_id, &cause);
+
+	if (r == -EAGAIN) {
+		fprintf(stderr, "the firewall's create answer was lost (%s); looking for it by name %s\n",
+			launch_cause_or(cause, r), f->name);
+		backoff_init(&b, 1000, 3000, 10000);
+		do {
+			_cleanup_free_ char *c2 = NULL;
+
+			if (doapi_firewall_find(s->api, f->name, &s->fw_id, &c2) >= 0 && s->fw_id)
+				break;
+		} while (backoff_wait(&b, 0));
+		if (!s->fw_id) {
+			launch_err("creating the firewall failed (%s) and no firewall is named %s; re-run with the same --launch-id to retry safely",
+				   launch_cause_or(cause, r), f->name);
+			s->unsettled = true;
+			return DOAGENT_EXIT_FAILURE;
+		}
+	} else if (r < 0) {
+		launch_err("%s", launch_cause_or(cause, r));
+		return r == -EACCES || r == -EINVAL ? DOAGENT_EXIT_FAILURE : launch_api_exit(r);
+	}
+	s->fw_made = true;
+	fprintf(stderr, "firewall %s (%s) created\n", s->fw_id, f->name);
+	return 0;
+}
+
+/* Adopt the firewall named after the tag, or create it. */
+static int run(struct saga *s)
+{
+	_cleanup_free_ char *cause = NULL;
+	struct cloud_fw f;
+	int r, ex = 0;
+
+	if (cloud_fw_init(&f, s->config, s->tag) < 0) {
+		cloud_fw_done(&f);
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	r = doapi_firewall_find(s->api, f.name, &s->fw_id, &cause);
+	if (r < 0) {
+		launch_err("%s", launch_cause_or(cause, r));
+		ex = launch_api_exit(r);
+	} else if (s->fw_id) {
+		fprintf(stderr, "firewall %s (%s) exists: adopting it\n", s->fw_id, f.name);
+	} else {
+		ex = create(s, &f);
+	}
+	cloud_fw_done(&f);
+	return ex;
+}
+
+static void undo(struct saga *s, bool keep)
+{
+	_cleanup_free_ char *cause = NULL;
+	int r;
+
+	if (!s->fw_made)
+		return;
+	if (keep) {
+		launch_err("firewall %s kept (--keep-on-failure)", s->fw_id);
+		return;
+	}
+	r = doapi_firewall_delete(s->api, s->fw_id, &cause);
+	if (r < 0)
+		launch_err("deleting firewall %s failed: %s; delete it by hand", s->fw_id, launch_cause_or(cause, r));
+	else
+		launch_err("deleted firewall %s", s->fw_id);
+}
+
+static int plan(const struct saga *s, json_object *requests)
+{
+	struct cloud_fw f;
+	json_object *body = NULL;
+
+	if (cloud_fw_init(&f, s->config, s->tag) == 0)
+		body = doapi_firewall_body(&f.req);
+	cloud_fw_done(&f);
+	if (!body)
+		return -ENOMEM;
+	return saga_plan_add(requests, "POST", "/v2/firewalls", body);
+}
+
+const struct saga_step step_cloud_firewall = {
+	.name = "cloud-firewall",
+	.wanted = wanted,
+	.run = run,
+	.undo = undo,
+	.plan = plan,
+};
