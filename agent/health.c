@@ -441,9 +441,10 @@ static void judge_replication(struct judge *j, const struct health_info *h)
 	if (h->min_replicas_to_write && h->min_slaves_good_slaves >= 0 &&
 	    h->min_slaves_good_slaves < (long long)h->min_replicas_to_write)
 		judge_add(j, HEALTH_FAILING,
-			  "writes are refused (NOREPLICAS): %lld of the %u replicas min-replicas-to-write asks "
-			  "for follow closely enough",
-			  h->min_slaves_good_slaves, h->min_replicas_to_write);
+			  "writes are refused (NOREPLICAS): min-replicas-to-write asks for %u replica%s within "
+			  "min-replicas-max-lag, and %lld %s",
+			  h->min_replicas_to_write, h->min_replicas_to_write == 1 ? "" : "s",
+			  h->min_slaves_good_slaves, h->min_slaves_good_slaves == 1 ? "is" : "are");
 	for (i = 0; i < h->n_replicas; i++) {
 		const struct health_replica *r = &h->replicas[i];
 

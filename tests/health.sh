@@ -10,6 +10,8 @@
 # - the same Redis switched to volatile-lru: no key has a TTL (warning), then writes
 #   refused (failing); an RDB save that fails (failing, and a write gets MISCONF);
 # - Redis stopped: failing, "does not answer";
+# - a replication group's primary alone (min-replicas-to-write 1): failing, and a
+#   write gets NOREPLICAS;
 # - as nobody: the live part needs root; the password is in no output but root's
 #   connection details.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -206,6 +208,45 @@ status
 check; [ "$(verdict)" = failing ] && grep -q "^health:     failing: Redis does not answer: 127.0.0.1:$port: " "$TMP/status" ||
 	fail "Redis stopped: $(show)"
 check; [ "$status" -eq 0 ] || fail "--status exits $status with Redis stopped: the exit status is the first boot's"
+
+# --- a replication group's primary alone: writes refused for want of replicas -------------
+# doagent's redis.conf for a group (min-replicas-to-write 1); the certificate paths
+# are the root's.
+groot="$TMP/group"
+users "$groot"
+port=$(free_port)
+{
+	printf '#doagent\n[redis]\nport = %s\npassword = %s\nbind = private\n[firewall]\nbackend = none\n[tls]\nport = %s\ncertificate =\n' \
+		"$port" "$PW" "$(free_port)"
+	sed 's/^/    /' "$FIXTURES/tls/valid-cert.pem"
+	printf 'key =\n'
+	sed 's/^/    /' "$FIXTURES/tls/valid-key.pem"
+	printf '[replication]\ngroup = health-1\nprimary = self\nquorum = 2\n'
+} >"$TMP/group.ini"
+run_agent --root "$groot" --metadata "$FIXTURES/metadata/full.json" --user-data "$TMP/group.ini" --templates "$TEMPLATES"
+cat "$TMP/out" "$TMP/err" >>"$TMP/all-output"
+check; [ "$status" -eq 0 ] && grep -qx 'min-replicas-to-write 1' "$groot/etc/redis/redis.conf" ||
+	fail "the group's first boot under --root: exit $status: $(cat "$TMP/err")"
+mkdir -p "$TMP/group-data"
+redis-server "$groot/etc/redis/redis.conf" --dir "$TMP/group-data" --save '' --daemonize yes \
+	--pidfile "$TMP/group.pid" --logfile "$TMP/group.log" --tls-cert-file "$groot/etc/doagent/tls/redis.crt" \
+	--tls-key-file "$groot/etc/doagent/tls/redis.key" --tls-ca-cert-file "$groot/etc/doagent/tls/redis.crt" \
+	</dev/null >/dev/null 2>&1 || fail "the group's redis-server does not start: $(tail -n 3 "$TMP/group.log")"
+at_exit "stop_pidfile '$TMP/group.pid'"
+i=0
+until [ "$(cli PING)" = PONG ] || [ $i -ge 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+root=$groot
+check; cli SET alone x | grep -q '^NOREPLICAS' || fail "the group's primary alone takes writes"
+status
+check; [ "$(verdict)" = failing ] &&
+	grep -q '^health:     failing: writes are refused (NOREPLICAS): min-replicas-to-write asks for 1 replica within min-replicas-max-lag, and 0 are$' "$TMP/status" &&
+	grep -q '^role:       primary, 0 replicas (0 following closely; writes need 1)$' "$TMP/status" ||
+	fail "a group's primary alone: $(show)"
+check; grep -q '1 writes refused (NOREPLICAS)' "$TMP/status" || fail "the refused write is not counted: $(show)"
+stop_pidfile "$TMP/group.pid"
 
 # --- anyone may read --status; the live part is root's ------------------------------------
 chmod 0755 "$TMP"

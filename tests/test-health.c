@@ -308,8 +308,8 @@ static void test_min_replicas(void **state)
 	strv_free(j.reasons);
 	assert_int_equal(health_judge(&j.info, &j.verdict, &j.reasons), 0);
 	assert_int_equal(j.verdict, HEALTH_FAILING);
-	assert_string_equal(j.reasons[0], "writes are refused (NOREPLICAS): 0 of the 1 replicas min-replicas-to-write "
-					  "asks for follow closely enough");
+	assert_string_equal(j.reasons[0], "writes are refused (NOREPLICAS): min-replicas-to-write asks for 1 replica "
+					  "within min-replicas-max-lag, and 0 are");
 	judged_done(&j);
 
 	judge_text(good1, &j);
