@@ -403,8 +403,8 @@ static void judge_memory(struct judge *j, const struct health_info *h)
 	}
 	if (refuses && counted > h->maxmemory) {
 		judge_add(j, HEALTH_FAILING,
-			  "writes are refused (OOM): %s used of %s maxmemory (%.1f%%), and %s",
-			  used, max, pct,
+			  "writes are refused (OOM): %llu bytes used, over maxmemory (%llu bytes, %s), and %s",
+			  h->used_memory, h->maxmemory, max,
 			  p->volatile_only ? "no key with a TTL is left to evict" : "noeviction evicts nothing");
 		return;
 	}

@@ -202,7 +202,7 @@ static void test_memory_thresholds(void **state)
 	EXPECT(below, HEALTH_OK, NULL);
 	EXPECT(at90, HEALTH_WARNING, "memory at 90.0% of maxmemory (3.60 MiB of 4.00 MiB): with noeviction, writes fail once it is full");
 	EXPECT(full, HEALTH_WARNING, "memory at 100.0% of maxmemory");
-	EXPECT(over, HEALTH_FAILING, "writes are refused (OOM): 4.00 MiB used of 4.00 MiB maxmemory (100.1%), and noeviction evicts nothing");
+	EXPECT(over, HEALTH_FAILING, "writes are refused (OOM): 4198400 bytes used, over maxmemory (4194304 bytes, 4.00 MiB), and noeviction evicts nothing");
 	EXPECT(over_buffers, HEALTH_WARNING, "memory at 100.1%");
 	EXPECT(lru_over, HEALTH_OK, NULL);
 	EXPECT(random95, HEALTH_OK, NULL);
@@ -493,7 +493,7 @@ static void test_print(void **state)
 	f = open_memstream(&out, &len);
 	health_print(&r, f);
 	fclose(f);
-	assert_non_null(strstr(out, "health:     failing: writes are refused (OOM): 4.00 MiB used of 4.00 MiB maxmemory (100.1%), and noeviction evicts nothing\n"));
+	assert_non_null(strstr(out, "health:     failing: writes are refused (OOM): 4198400 bytes used, over maxmemory (4194304 bytes, 4.00 MiB), and noeviction evicts nothing\n"));
 	assert_non_null(strstr(out, "redis:      7.0.15 at 127.0.0.1:6379, up "));
 	assert_non_null(strstr(out, "role:       primary, 1 replica\n"));
 	assert_non_null(strstr(out, "replica:    127.0.0.1:17402 online, offset 107, lag 1 s\n"));
