@@ -397,7 +397,7 @@ static void judge_memory(struct judge *j, const struct health_info *h)
 		if (pct >= HEALTH_MEMORY_WARN_PERCENT)
 			judge_add(j, HEALTH_WARNING,
 				  "memory at %.1f%% of maxmemory (%s of %s) on a replica, which evicts nothing "
-				  "itself: its primary is as full",
+				  "itself (its primary's evictions reach it as deletions)",
 				  pct, used, max);
 		return;
 	}
@@ -462,8 +462,8 @@ int health_judge(const struct health_info *h, enum health_verdict *ret, char ***
 
 	if (strcmp(h->rdb_last_bgsave_status, "ok") != 0)
 		judge_add(&j, HEALTH_FAILING,
-			  "the last RDB save failed (rdb_last_bgsave_status:%s): while saves fail, Redis refuses "
-			  "writes (stop-writes-on-bgsave-error)",
+			  "the last RDB save failed (rdb_last_bgsave_status:%s): with save points set, Redis "
+			  "refuses writes until a save succeeds (stop-writes-on-bgsave-error)",
 			  h->rdb_last_bgsave_status);
 	if (h->aof_enabled && strcmp(h->aof_last_write_status, "ok") != 0)
 		judge_add(&j, HEALTH_FAILING,
