@@ -47,6 +47,7 @@
 #include "doagent.h"
 #include "fileio.h"
 #include "fw.h"
+#include "health.h"
 #include "log.h"
 #include "paths.h"
 #include "sdlib.h"
@@ -318,6 +319,7 @@ static void print_text(const struct state *s)
 int boot_status(const char *root, bool json, bool show_secrets)
 {
 	_cleanup_free_ char *dir = NULL, *cause = NULL, *conn_path = NULL, *conn = NULL;
+	_cleanup_(health_report_done) struct health_report health = { 0 };
 	struct storage_record vol = { 0 };
 	struct state s = { 0 };
 	bool have_vol;
@@ -336,6 +338,11 @@ int boot_status(const char *root, bool json, bool show_secrets)
 		conn = NULL;
 	/* The volume, when there is one: what it waits for, or where Redis' data is. */
 	have_vol = storage_record_load(dir, &vol, NULL) == 0;
+	/* Live health needs Redis' password: root only. */
+	r = show_secrets ? health_check(root, HEALTH_TIMEOUT_MS, &health)
+			 : health_unchecked("live health: run as root (it needs Redis' password)", &health);
+	if (r < 0)
+		log_error("live health: %s", strerror(-r));
 	if (json) {
 		_cleanup_json_ json_object *o = json_object_new_object(), *steps = json_object_new_array();
 		size_t i;
@@ -361,6 +368,7 @@ int boot_status(const char *root, bool json, bool show_secrets)
 		}
 		json_object_object_add(o, "steps", TAKE_PTR(steps));
 		json_object_object_add(o, "storage", have_vol ? storage_record_to_json(&vol) : NULL);
+		json_object_object_add(o, "health", health_to_json(&health));
 		if (conn)
 			json_object_object_add(o, "connection", json_object_new_string(conn));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -368,6 +376,8 @@ int boot_status(const char *root, bool json, bool show_secrets)
 		print_text(&s);
 		if (have_vol)
 			storage_record_print(&vol, stdout);
+		putchar('\n');
+		health_print(&health, stdout);
 		if (conn)
 			printf("\n%s", conn);
 		else if (s.result && strcmp(s.result, "success") == 0 && !show_secrets)

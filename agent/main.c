@@ -14,6 +14,7 @@
 #include "boot.h"
 #include "config.h"
 #include "doagent.h"
+#include "eviction.h"
 #include "paths.h"
 #include "fileio.h"
 #include "fw.h"
@@ -63,8 +64,9 @@ static void usage(FILE *f)
 		"  common: [--user-data FILE|-] [--metadata FILE|URL] [--templates DIR] [--deadline SEC]\n"
 		"\n"
 		"  --dry-run          render and print the plan and every file; change nothing\n"
-		"  --check            validate the user data only\n"
-		"  --status           the last run's result; the connection details for root\n"
+		"  --check            validate the user data, and say what its eviction policy does\n"
+		"  --status           the last run's result; for root, the connection details and\n"
+		"                     Redis' live health (ok, warning or failing, and why)\n"
 		"  --json             machine-readable output for --dry-run, --check and --status\n"
 		"  --force            configure even though this droplet already is\n"
 		"  --root DIR         apply under DIR instead of /: files, state and secrets only\n"
@@ -382,11 +384,16 @@ static int run_check(const struct options *o)
 			json_object_object_add(d, "message", json_object_new_string(tls_error));
 			json_object_object_add(d, "text", json_object_new_string(tls_error));
 		}
+		/* What the policy does once memory is full, and whether it fits the data. */
+		if (j && r == 0)
+			json_object_object_add(j, "eviction", eviction_to_json(&c));
 		if (j)
 			print_json(j);
-	} else if (r == 0)
+	} else if (r == 0) {
 		printf("user data: valid%s%s\n", rep.format ? " (not doagent's: " : "",
 		       rep.format ? "the defaults apply)" : "");
+		eviction_print(&c, stdout);
+	}
 	userdata_report_done(&rep);
 	config_done(&c);
 	return r;

@@ -1,4 +1,4 @@
-/* Just enough of Redis' protocol (RESP2) to check that Redis answers. */
+/* Just enough of Redis' protocol (RESP2) to check that Redis answers, and to read INFO. */
 #ifndef DOAGENT_RESP_H
 #define DOAGENT_RESP_H
 
@@ -31,5 +31,23 @@ void resp_reply_done(struct resp_reply *r);
  */
 int resp_ping(const char *host, unsigned port, const char *password, uint64_t timeout_ms,
 	      char **ret_cause);
+
+/* Where Redis listens: a numeric host and a port, or a Unix socket (unix_path set). */
+struct resp_target {
+	const char *host;
+	unsigned port;
+	const char *unix_path;
+};
+
+/*
+ * Connect to t, send AUTH default <password> (none when password is NULL) and
+ * INFO with sections (space-separated names of a-z, e.g. "memory stats"), all within
+ * timeout_ms, and return INFO's text in *ret_info (malloc'd). The answer is bounded
+ * (1 MiB). Returns 0; -EACCES when the password is refused or needed; -EIO when
+ * Redis answers INFO with an error; otherwise the errors of resp_ping. *ret_cause
+ * never holds the password.
+ */
+int resp_info(const struct resp_target *t, const char *password, const char *sections, uint64_t timeout_ms,
+	      char **ret_info, char **ret_cause);
 
 #endif

@@ -112,6 +112,13 @@ render() {
 		return 1
 	fi
 	ok "$name: doagent renders redis.conf"
+	# Redis logs to standard output, which systemd gives the journal.
+	check "$name: redis.conf logs to the journal"
+	if grep -qx 'logfile ""' "$OUT/etc/redis/redis.conf" && ! grep -q '^logfile /' "$OUT/etc/redis/redis.conf"; then
+		ok "$name: redis.conf logs to the journal"
+	else
+		fail "$name: redis.conf does not say logfile \"\": $(grep '^logfile' "$OUT/etc/redis/redis.conf")"
+	fi
 }
 
 # Stop the Redis this test started, found through its pid file only.

@@ -20,7 +20,7 @@
 [ -x "$DOAGENT" ] || skip "$DOAGENT is not built"
 : "${DOAGENT_LAUNCH:=$top_builddir/doagent-launch}"
 [ -x "$DOAGENT_LAUNCH" ] || skip "$DOAGENT_LAUNCH is not built"
-need python3 strace setpriv
+need python3 strace setpriv redis-server redis-cli
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 unset DIGITALOCEAN_ACCESS_TOKEN DIGITALOCEAN_TOKEN DIGITALOCEAN_API_URL DOAGENT_TEST_KILL_AFTER XDG_STATE_HOME
 # LeakSanitizer cannot run under strace (it uses ptrace itself).
@@ -203,9 +203,28 @@ for JOURNAL in 0 1; do
 	run "first boot again" - "$DOAGENT" --root "$R" $boot; expect 0
 	# shellcheck disable=SC2086
 	run "first boot --force" - "$DOAGENT" --root "$R" $boot --force; expect 0
+	# A real Redis on the rendered redis.conf: --status as root asks it for its health
+	# with the password (AUTH over the socket), and shows none of it.
+	mkdir -p "$TMP/rdata-$JOURNAL"
+	redis-server "$R/etc/redis/redis.conf" --dir "$TMP/rdata-$JOURNAL" --save '' --daemonize yes \
+		--pidfile "$TMP/redis-$JOURNAL.pid" --logfile "$TMP/redis-$JOURNAL.log" </dev/null >/dev/null 2>&1 ||
+		fail "redis-server does not start on $R's redis.conf: $(tail -n 3 "$TMP/redis-$JOURNAL.log")"
+	at_exit "stop_pidfile '$TMP/redis-$JOURNAL.pid'"
+	i=0
+	until [ "$(REDISCLI_AUTH=$PW redis-cli --no-auth-warning -p 7393 PING 2>/dev/null)" = PONG ] || [ $i -ge 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	run "status as root" password "$DOAGENT" --status --root "$R"; expect 0
+	check; grep -q '^health:     ok$' "$TMP/run/$n.out" || fail "--status as root: no live health from Redis: $(grep -A1 '^health:' "$TMP/run/$n.out")"
+	sed -n '/^health:/,/^$/p' "$TMP/run/$n.out" >"$TMP/health-$JOURNAL"
+	check; [ -s "$TMP/health-$JOURNAL" ] && ! grep -qF -f "$P/password" "$TMP/health-$JOURNAL" ||
+		fail "--status as root: the live health shows the password"
 	run "status --json as root" password "$DOAGENT" --status --json --root "$R"; expect 0
 	run "status as nobody" - setpriv --reuid=65534 --regid=65534 --clear-groups "$DOAGENT" --status --root "$R"; expect 0
+	check; grep -q '^health:     not checked: live health: run as root' "$TMP/run/$n.out" ||
+		fail "--status as nobody does not say the live health needs root: $(cat "$TMP/run/$n.out")"
+	stop_pidfile "$TMP/redis-$JOURNAL.pid"
 	run "first boot, engine = redis" - "$DOAGENT" --root "$N" --metadata "$TMP/md.json" --user-data "$TMP/ud-native.ini" \
 		--templates "$TEMPLATES"; expect 0
 	run "first boot, engine = redis, --force" - "$DOAGENT" --root "$N" --metadata "$TMP/md.json" \

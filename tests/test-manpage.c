@@ -9,7 +9,19 @@
  * states the 64 KiB limit. Inside a [section] subsection every .TP starts such an
  * entry: lists of values in the prose there use .IP. The page is $DOAGENT_MANPAGE, or else
  * $top_srcdir/man/doagent-userdata.5 (top_srcdir defaults to "."). The checker is
- * also run on broken copies of the page, each of which it must refuse. */
+ * also run on broken copies of the page, each of which it must refuse.
+ *
+ * The page's EVICTION POLICIES section holds one tbl table with a row for each of
+ * Redis 7's 8 policies, in eviction_policies[] order, as
+ *
+ *	name|T{
+ *	what happens once memory is full
+ *	T}|T{
+ *	when to choose it
+ *	T}
+ *
+ * with the sentences of eviction.c word for word (lines joined with spaces): the
+ * page says what doagent --check says. */
 #include "autoconfig.h"
 
 #include <setjmp.h>
@@ -23,6 +35,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "eviction.h"
 #include "fileio.h"
 #include "macro.h"
 #include "strv.h"
@@ -310,6 +323,102 @@ static void page_check(const char *text, struct page *p)
 		problem(p, "the page does not state the user-data limit (65536 bytes, 64 KiB)");
 }
 
+/* The text of a T{ ... T} block from line *i (after "T{"), lines joined with spaces,
+ * up to the line that starts with "T}"; *i is left on that line. */
+static char *tbl_block(char **lines, size_t n, size_t *i)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT;
+
+	for (; *i < n && strncmp(lines[*i], "T}", 2) != 0; (*i)++) {
+		_cleanup_free_ char *t = roff_text(lines[*i], strlen(lines[*i]));
+
+		if (b.len)
+			assert_int_equal(buf_putc(&b, ' '), 0);
+		assert_int_equal(buf_puts(&b, t), 0);
+	}
+	return *i < n ? buf_steal(&b, NULL) : NULL;
+}
+
+/* The EVICTION POLICIES table against eviction_policies[]. */
+static void eviction_check(const char *text, struct page *p)
+{
+	_cleanup_strv_ char **lines = split_lines(text);
+	size_t i, n = strv_length(lines), row = 0;
+	bool in_section = false, in_table = false, format_done = false, seen_table = false;
+	unsigned found[EVICTION_POLICIES] = { 0 };
+
+	for (i = 0; i < n; i++) {
+		const char *l = lines[i];
+		_cleanup_free_ char *name = NULL, *full = NULL, *choose = NULL;
+		const struct eviction_policy *e;
+		const char *bar;
+
+		if (strncmp(l, ".SH", 3) == 0) {
+			in_section = strcmp(l, ".SH \"EVICTION POLICIES\"") == 0;
+			continue;
+		}
+		if (!in_section)
+			continue;
+		if (strcmp(l, ".TS") == 0) {
+			in_table = seen_table = true;
+			format_done = false;
+			continue;
+		}
+		if (strcmp(l, ".TE") == 0) {
+			in_table = false;
+			continue;
+		}
+		if (!in_table)
+			continue;
+		if (!format_done) {
+			/* The options line and the format lines; the last ends with '.'. */
+			format_done = l[0] && l[strlen(l) - 1] == '.';
+			continue;
+		}
+		bar = strstr(l, "|T{");
+		if (!bar || bar[3] != '\0')
+			continue;	/* the header row */
+		name = roff_text(l, (size_t)(bar - l));
+		i++;
+		full = tbl_block(lines, n, &i);
+		if (!full || strcmp(lines[i], "T}|T{") != 0) {
+			problem(p, "line %zu: the %s row is not 'name|T{', the sentence, 'T}|T{', the advice, 'T}'",
+				i + 1, name);
+			continue;
+		}
+		i++;
+		choose = tbl_block(lines, n, &i);
+		if (!choose || strcmp(lines[i], "T}") != 0) {
+			problem(p, "line %zu: the %s row does not end with 'T}'", i + 1, name);
+			continue;
+		}
+		e = eviction_find(name);
+		if (!e) {
+			problem(p, "line %zu: the eviction table has a row for %s, which Redis 7 does not have", i + 1, name);
+			continue;
+		}
+		found[e - eviction_policies]++;
+		if (e != &eviction_policies[row < EVICTION_POLICIES ? row : EVICTION_POLICIES - 1])
+			problem(p, "line %zu: %s is row %zu of the eviction table; eviction.c has it as row %zu", i + 1,
+				name, row + 1, (size_t)(e - eviction_policies) + 1);
+		row++;
+		if (strcmp(full, e->full) != 0)
+			problem(p, "%s: the table says \"%s\" once memory is full; eviction.c says \"%s\"", name, full,
+				e->full);
+		if (strcmp(choose, e->choose) != 0)
+			problem(p, "%s: the table says to choose it for \"%s\"; eviction.c says \"%s\"", name, choose,
+				e->choose);
+	}
+	if (!seen_table)
+		problem(p, "no EVICTION POLICIES section with a table (.TS ... .TE)");
+	for (i = 0; i < EVICTION_POLICIES; i++)
+		if (found[i] != 1)
+			problem(p, "the eviction table has %u rows for %s, not one", found[i], eviction_policies[i].name);
+	/* A table needs tbl: man runs it when the first line asks. */
+	if (strncmp(text, "'\\\" t", 4) != 0)
+		problem(p, "the page does not start with '\\\" t (the table needs tbl)");
+}
+
 /* Run the whole check on text; returns the number of problems, each in *ret. */
 static size_t check_text(const char *text, char ***ret)
 {
@@ -318,6 +427,7 @@ static size_t check_text(const char *text, char ***ret)
 
 	page_parse(text, &p);
 	page_check(text, &p);
+	eviction_check(text, &p);
 	n = strv_length(p.problems);
 	*ret = TAKE_PTR(p.problems);
 	page_done(&p);
@@ -510,6 +620,20 @@ static void test_checker_refuses_broken_pages(void **state)
 	expect_refused("an unknown section", replace_first(page_text, ".SS \"[tls]\"", ".SS \"[ssl]\""));
 	expect_refused("a section headed in another form",
 		       replace_first(page_text, ".SS \"[tls]\"", ".SS TLS"));
+
+	/* The eviction table: a sentence that is not eviction.c's, a row missing, a row
+	 * twice, a policy Redis does not have, rows swapped, no tbl. */
+	expect_refused("an eviction sentence changed",
+		       replace_first(page_text, "Redis deletes the least recently used keys to make room",
+				     "Redis deletes the oldest keys to make room"));
+	expect_refused("an advice changed", replace_first(page_text, "the usual cache", "the usual store"));
+	expect_refused("an eviction row missing",
+		       replace_first(page_text, "allkeys\\-random|T{\n", "allkeys\\-random|\n"));
+	expect_refused("an eviction row for another policy",
+		       replace_first(page_text, "allkeys\\-random|T{\n", "allkeys\\-ttl|T{\n"));
+	expect_refused("two rows swapped", replace_two(page_text, "volatile\\-lru|T{\n", "volatile\\-XXX|T{\n",
+						      "volatile\\-lfu|T{\n", "volatile\\-lru|T{\n"));
+	expect_refused("no tbl line", replace_first(page_text, "'\\\" t\n", ""));
 
 	/* No word of the size limit. */
 	without_limit = replace_all(page_text, "65536", "many");

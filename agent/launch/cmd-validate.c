@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "cmd.h"
+#include "eviction.h"
 #include "payload.h"
 
 static int exec(_unused_ const struct launch_options *o, char **argv)
@@ -17,14 +18,16 @@ static int exec(_unused_ const struct launch_options *o, char **argv)
 	if (ex)
 		return ex;
 	ex = payload_check(argv[0], data, len, &c, &kind, false);
+	if (!ex) {
+		printf("%s: %s\n", argv[0],
+		       kind == USERDATA_DOAGENT ? "valid" :
+		       kind == USERDATA_ABSENT	? "empty (defaults apply)" :
+						  "not doagent's user data (defaults apply)");
+		/* What the policy does once memory is full, and whether it fits the data. */
+		eviction_print(&c, stdout);
+	}
 	config_done(&c);
-	if (ex)
-		return ex;
-	printf("%s: %s\n", argv[0],
-	       kind == USERDATA_DOAGENT ? "valid" :
-	       kind == USERDATA_ABSENT	? "empty (defaults apply)" :
-					  "not doagent's user data (defaults apply)");
-	return 0;
+	return ex;
 }
 
 const struct cmd_entry cmd_validate_entry = {

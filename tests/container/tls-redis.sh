@@ -71,7 +71,7 @@ metadata "$TMP/ud-redis.ini" 7001
 doagent=$(container_exec tr sh -c 'command -v doagent')
 check; container_exec tr systemd-run --quiet --wait --collect -p StandardOutput=journal -p StandardError=journal \
 	"$doagent" --force >"$TMP/force.out" 2>&1 ||
-	fail "doagent --force with engine = redis failed: $(cat "$TMP/force.out"; container_exec tr doagent --status 2>&1 | head -n 15; tail -n 5 "$root/var/log/redis/redis-server.log")"
+	fail "doagent --force with engine = redis failed: $(cat "$TMP/force.out"; container_exec tr doagent --status 2>&1 | head -n 15; container_exec tr journalctl -u redis-server.service -n 5 --no-pager 2>&1)"
 
 check_native() { # WHEN
 	local when="$1" ids mainpid
