@@ -143,7 +143,7 @@ static int delete(struct doapi *api, const struct doapi_alert *a)
 int alerts_destroy(struct doapi *api, const char *tag, const char *name, const char *destroyed_id)
 {
 	_cleanup_free_ char *cause = NULL;
-	_cleanup_strv_ char **kept = NULL, **free_lids = NULL;
+	_cleanup_strv_ char **kept = NULL, **orphaned = NULL;
 	struct doapi_alert **l = NULL;
 	size_t n = 0;
 	char other[24];
@@ -176,7 +176,7 @@ int alerts_destroy(struct doapi *api, const char *tag, const char *name, const c
 		/* Asked once per launch tag: its droplets do not change while this runs. */
 		if (strv_contains(kept, t))
 			continue;
-		if (!strv_contains(free_lids, t)) {
+		if (!strv_contains(orphaned, t)) {
 			k = others_tagged(api, t, destroyed_id, other);
 			if (k < 0) {
 				ex = -k;
@@ -188,7 +188,7 @@ int alerts_destroy(struct doapi *api, const char *tag, const char *name, const c
 					ex = DOAGENT_EXIT_FAILURE;
 				continue;
 			}
-			if (strv_extend(&free_lids, t) < 0) {
+			if (strv_extend(&orphaned, t) < 0) {
 				ex = DOAGENT_EXIT_FAILURE;
 				break;
 			}
