@@ -8,6 +8,8 @@
   volumes    POST and GET /v2/volumes (?name=N&region=R), GET and DELETE
              /v2/volumes/{id}, POST /v2/volumes/{id}/actions (attach, detach),
              GET /v2/volumes/{id}/actions/{action_id}
+  alerts     POST and GET /v2/monitoring/alerts, GET, PUT and DELETE
+             /v2/monitoring/alerts/{uuid}: monitoring alert policies
 
 Answers carry every member DigitalOcean's schema requires, so the fake can stand behind
 "prism proxy --errors"; --public-url is then Prism's address, used in links.pages.
@@ -17,7 +19,14 @@ Bound to --bind ADDR --port PORT; prints "PORT n" once listening (--port 0: any 
 Every /v2 request must carry "Authorization: Bearer <--token>" (else 401).
 Droplets are "new", then "active" --active-after SEC after the create, and get their
 addresses then (203.0.113.x public, or 127.0.0.x with public_loopback; 10.10.0.x
-private, 2001:db8::x).
+private, 2001:db8::x). Their vcpus are the N of an "Nvcpu" in the size's slug (else 1);
+"monitoring": true in the request puts "monitoring" among their features.
+
+Alert policies: a create or an update must carry every member of DigitalOcean's
+alert_policy_request, of its types and enums, and nothing else (else 422); a policy is
+the body and its uuid, and its entities are strings (the schema's; the spec's own list
+example has a number there, which the schema refuses). POST answers 200 {policy}, PUT
+200 {policy}, DELETE 204, an unknown uuid 404.
 
 DigitalOcean's volume rules:
 - a volume's name is unique in its region (409 "already exists"); names are lowercase
@@ -93,6 +102,26 @@ ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "no
              409: "conflict", 422: "unprocessable_entity", 429: "too_many_requests",
              500: "server_error", 502: "server_error", 503: "service_unavailable"}
 VOLUME_NAME = re.compile(r"[a-z][a-z0-9-]{0,63}")
+TAG_NAME = re.compile(r"[a-zA-Z0-9:\-_]{1,255}")
+ALERT_TYPES = tuple("v1/insights/droplet/" + t for t in (
+    "load_1", "load_5", "load_15", "memory_utilization_percent", "disk_utilization_percent",
+    "cpu", "disk_read", "disk_write", "public_outbound_bandwidth", "public_inbound_bandwidth",
+    "private_outbound_bandwidth", "private_inbound_bandwidth")) + tuple(
+    "v1/insights/lbaas/" + t for t in (
+        "avg_cpu_utilization_percent", "connection_utilization_percent", "droplet_health",
+        "tls_connections_per_second_utilization_percent",
+        "increase_in_http_error_rate_percentage_5xx", "increase_in_http_error_rate_percentage_4xx",
+        "increase_in_http_error_rate_count_5xx", "increase_in_http_error_rate_count_4xx",
+        "high_http_request_response_time", "high_http_request_response_time_50p",
+        "high_http_request_response_time_95p", "high_http_request_response_time_99p")) + tuple(
+    "v1/dbaas/alerts/" + t for t in (
+        "load_15_alerts", "memory_utilization_alerts", "disk_utilization_alerts", "cpu_alerts")) + tuple(
+    "v1/droplet/autoscale_alerts/" + t for t in (
+        "current_instances", "target_instances", "current_cpu_utilization",
+        "target_cpu_utilization", "current_memory_utilization", "target_memory_utilization",
+        "scale_up", "scale_down"))
+ALERT_MEMBERS = ("type", "description", "compare", "value", "window", "entities", "tags",
+                 "alerts", "enabled")
 LOST = object()      # a reply: close the connection without an answer
 
 
@@ -114,8 +143,13 @@ def region_object(slug, size="s-1vcpu-1gb"):
             "features": ["backups", "ipv6", "metadata", "private_networking"]}
 
 
+def size_vcpus(slug):
+    m = re.search(r"(?:^|-)([0-9]+)vcpu", slug)
+    return int(m.group(1)) if m and 0 < int(m.group(1)) <= 512 else 1
+
+
 def size_object(slug, region):
-    return {"slug": slug, "memory": 1024, "vcpus": 1, "disk": 25, "transfer": 1.0,
+    return {"slug": slug, "memory": 1024, "vcpus": size_vcpus(slug), "disk": 25, "transfer": 1.0,
             "price_monthly": 6.0, "price_hourly": 0.00893, "regions": [region],
             "available": True, "description": "Basic"}
 
@@ -158,6 +192,7 @@ class State:
         self.firewalls = {}
         self.volumes = {}
         self.actions = {}
+        self.policies = {}
         self.next_id = 3164444
         self.next_action = 7515000
         self.requests = 0
@@ -285,6 +320,7 @@ class State:
             "user_data": {str(d["id"]): d["_user_data"] for d in self.droplets.values()},
             "firewalls": list(self.firewalls.values()),
             "volumes": [self.public(v) for v in self.volumes.values()],
+            "policies": list(self.policies.values()),
             "actions": [self.public(a) for a in self.actions.values()],
             "requests": self.requests,
             "methods": self.by_method,
@@ -370,7 +406,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.control(st, url):
             return
         body = None
-        if self.command == "POST":
+        if self.command in ("POST", "PUT"):
             try:
                 body = self.read_json()
             except ValueError:
@@ -501,6 +537,23 @@ class Handler(BaseHTTPRequestHandler):
                 return self.volume_action(st, v, body)
             if len(parts) == 5 and parts[3] == "actions" and m == "GET":
                 return self.get_action(st, "volume:" + v["id"], parts[4])
+        if parts[:3] == ["v2", "monitoring", "alerts"]:
+            if len(parts) == 3 and m == "POST":
+                return self.put_policy(st, None, body)
+            if len(parts) == 3 and m == "GET":
+                return self.send_page(st, url, "policies", list(st.policies.values()))
+            if len(parts) == 4 and parts[3] not in st.policies:
+                st.count("404")
+                return reply_error(404, NOT_FOUND)
+            if len(parts) == 4 and m == "GET":
+                st.count("policy")
+                return 200, {"policy": st.policies[parts[3]]}
+            if len(parts) == 4 and m == "PUT":
+                return self.put_policy(st, parts[3], body)
+            if len(parts) == 4 and m == "DELETE":
+                del st.policies[parts[3]]
+                st.count("deleted")
+                return 204, None
         st.count("404")
         return reply_error(404, "no such endpoint")
 
@@ -548,11 +601,14 @@ class Handler(BaseHTTPRequestHandler):
         n = len(st.droplets) + 1 + (st.next_id - 3164444)
         ident = st.next_id
         st.next_id += 1
-        d = {"id": ident, "name": body["name"], "memory": 1024, "vcpus": 1, "disk": 25,
+        if "monitoring" in body and not isinstance(body["monitoring"], bool):
+            return self.unprocessable(st, "monitoring must be a boolean")
+        features = ["ipv6", "private_networking"] + (["monitoring"] if body.get("monitoring") else [])
+        d = {"id": ident, "name": body["name"], "memory": 1024, "vcpus": size_vcpus(body["size"]), "disk": 25,
              "disk_info": [{"type": "local", "size": {"amount": 25, "unit": "gib"}}],
              "locked": False, "status": "new", "kernel": None,
              "created_at": now_iso(),
-             "features": ["ipv6", "private_networking"], "backup_ids": [],
+             "features": features, "backup_ids": [],
              "next_backup_window": None, "snapshot_ids": [], "volume_ids": list(volumes),
              "image": image_object(image, region), "size": size_object(body["size"], region),
              "size_slug": body["size"], "networks": {"v4": [], "v6": []},
@@ -736,7 +792,58 @@ class Handler(BaseHTTPRequestHandler):
         st.count("action")
         return 202, {"action": st.public(a)}
 
-    do_GET = do_POST = do_DELETE = handle_any
+    # ---- monitoring alert policies ----
+
+    @staticmethod
+    def policy_error(body):
+        """What is wrong with an alert_policy_request, or None."""
+        if not isinstance(body, dict):
+            return "the body is not a JSON object"
+        for name in ALERT_MEMBERS:
+            if name not in body:
+                return "%s is required" % name
+        extra = sorted(set(body) - set(ALERT_MEMBERS))
+        if extra:
+            return "unknown member %s" % extra[0]
+        if body["type"] not in ALERT_TYPES:
+            return "type is not an alert policy type"
+        if not isinstance(body["description"], str):
+            return "description must be a string"
+        if body["compare"] not in ("GreaterThan", "LessThan"):
+            return "compare must be GreaterThan or LessThan"
+        if not isinstance(body["value"], (int, float)) or isinstance(body["value"], bool):
+            return "value must be a number"
+        if body["window"] not in ("5m", "10m", "30m", "1h"):
+            return "window must be 5m, 10m, 30m or 1h"
+        for name in ("entities", "tags"):
+            if not isinstance(body[name], list) or not all(isinstance(x, str) for x in body[name]):
+                return "%s must be an array of strings" % name
+        if not all(TAG_NAME.fullmatch(t) for t in body["tags"]):
+            return "tags must be tag names"
+        alerts = body["alerts"]
+        if (not isinstance(alerts, dict) or not isinstance(alerts.get("email"), list)
+                or not isinstance(alerts.get("slack"), list)):
+            return "alerts must have email and slack arrays"
+        if not all(isinstance(e, str) for e in alerts["email"]):
+            return "alerts.email must be strings"
+        if not all(isinstance(x, dict) and isinstance(x.get("channel"), str) and isinstance(x.get("url"), str)
+                   for x in alerts["slack"]):
+            return "alerts.slack must be {channel, url} objects"
+        if not isinstance(body["enabled"], bool):
+            return "enabled must be a boolean"
+        return None
+
+    def put_policy(self, st, uuid_, body):
+        """Create (uuid_ None) or update a policy."""
+        problem = self.policy_error(body)
+        if problem:
+            return self.unprocessable(st, problem)
+        p = dict(body, uuid=uuid_ or str(uuid.uuid4()))
+        st.policies[p["uuid"]] = p
+        st.count("created" if uuid_ is None else "updated")
+        return 200, {"policy": p}
+
+    do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
     def handle_one_request(self):
         try:

@@ -1,12 +1,13 @@
 /* create NAME: validate the user data, keep a record of what is sent (record.h), then run
  * the create saga (saga.h): the volume, the cloud firewall, the droplet, the volume's
- * attachment, the wait; print how to connect. */
+ * attachment, the alert policies, the wait; print how to connect. */
 #include "autoconfig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "backoff.h"
 #include "cmd.h"
 #include "doagent.h"
@@ -14,6 +15,7 @@
 #include "record.h"
 #include "saga.h"
 #include "secret.h"
+#include "strutil.h"
 #include "strv.h"
 
 static const struct saga_step *const steps[] = {
@@ -21,6 +23,7 @@ static const struct saga_step *const steps[] = {
 	&step_cloud_firewall,
 	&step_droplets,
 	&step_attach,
+	&step_alerts,
 	&step_wait,
 };
 
@@ -193,6 +196,14 @@ static int exec(const struct launch_options *o, char **argv)
 		launch_err("--launch-id: letters, digits, '-' and '_' only, at most 48");
 		return DOAGENT_EXIT_USAGE;
 	}
+	for (char **a = o->alerts; a && *a; a++)
+		if (!alerts_email_valid(*a) || strv_contains(a + 1, *a)) {
+			_cleanup_free_ char *q = strutil_quote(*a, 80);
+
+			launch_err("--alerts: %s is %s", q ? q : "?",
+				   alerts_email_valid(*a) ? "given twice" : "not an email address");
+			return DOAGENT_EXIT_USAGE;
+		}
 	ex = volume_name(o, argv[0], &volume);
 	if (ex)
 		return ex;
@@ -215,7 +226,8 @@ const struct cmd_entry cmd_create_entry = {
 	.usage = "NAME --image ID --region SLUG --size SLUG --user-data-file FILE\n"
 		 "         [--volume GIB | --volume-name VOL] [--ssh-key ID]... [--tag T]...\n"
 		 "         [--vpc-uuid U] [--cloud-firewall] [--no-wait] [--wait-timeout SEC]\n"
-		 "         [--launch-id ID] [--keep-on-failure] [--dry-run] [-o text|json]",
+		 "         [--launch-id ID] [--keep-on-failure] [--dry-run] [-o text|json]\n"
+		 "         [--alerts EMAIL]...",
 	.n_args = 1,
 	.exec = exec,
 };

@@ -1,7 +1,8 @@
 /* destroy ID|NAME: destroy a droplet, after asking on a terminal unless --force. Its
  * volumes and those of its launch (tagged with its launch tag) are kept, and said, unless
  * --delete-volumes: then the launch's own volumes are deleted once the droplet has let
- * go of them; a volume the launch was given (--volume-name) is always kept. */
+ * go of them; a volume the launch was given (--volume-name) is always kept. The launch's
+ * alert policies (alerts.h) are deleted once no droplet of the launch is left. */
 #include "autoconfig.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "alerts.h"
 #include "cmd.h"
 #include "doagent.h"
 #include "strv.h"
@@ -138,6 +140,8 @@ static int exec(const struct launch_options *o, char **argv)
 		printf("droplet %s: already gone\n", argv[0]);
 		if (o->delete_volumes && !(ex = volumes_of(api, NULL, NULL, argv[0], &vols, &n)))
 			ex = settle_volumes(o, api, vols, n, NULL, NULL);
+		r = alerts_destroy(api, NULL, argv[0], NULL);
+		ex = ex ? ex : r;
 		doapi_volumes_free(vols, n);
 		doapi_free(api);
 		return ex;
@@ -159,6 +163,8 @@ static int exec(const struct launch_options *o, char **argv)
 		} else {
 			printf("droplet %s destroyed\n", d->id);
 			ex = settle_volumes(o, api, vols, n, tag, d->id);
+			r = tag ? alerts_destroy(api, tag, NULL, d->id) : 0;
+			ex = ex ? ex : r;
 		}
 	}
 	doapi_volumes_free(vols, n);

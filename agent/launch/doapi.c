@@ -446,7 +446,7 @@ static int parse_droplet(json_object *o, const char *what, struct doapi_droplet 
 			 char **ret_cause)
 {
 	_cleanup_(doapi_droplet_freep) struct doapi_droplet *d = NULL;
-	json_object *id, *networks;
+	json_object *id, *networks, *vcpus;
 	int64_t n;
 	int k;
 
@@ -478,8 +478,15 @@ static int parse_droplet(json_object *o, const char *what, struct doapi_droplet 
 	    (k = dup_region(o, what, &d->region, ret_cause)) < 0 ||
 	    (k = dup_string(o, "size_slug", true, what, &d->size_slug, ret_cause)) < 0 ||
 	    (k = dup_string(o, "vpc_uuid", true, what, &d->vpc_uuid, ret_cause)) < 0 ||
-	    (k = dup_strv(o, "volume_ids", json_type_string, what, &d->volume_ids, ret_cause)) < 0)
+	    (k = dup_strv(o, "volume_ids", json_type_string, what, &d->volume_ids, ret_cause)) < 0 ||
+	    (k = get_field(o, "vcpus", json_type_int, true, what, &vcpus, ret_cause)) < 0)
 		return k;
+	if (vcpus) {
+		n = json_object_get_int64(vcpus);
+		if (n <= 0 || n > 4096)
+			return strutil_cause(ret_cause, -EBADMSG, "%s: \"vcpus\" is out of range", what);
+		d->vcpus = (unsigned)n;
+	}
 	*ret = TAKE_PTR(d);
 	return 0;
 }
@@ -579,6 +586,7 @@ json_object *doapi_droplet_body(const struct doapi_create *req)
 		  add(body, "ssh_keys", string_array(req->ssh_keys, true)) &&
 		  add(body, "tags", string_array(req->tags, false)) &&
 		  add_string(body, "vpc_uuid", req->vpc_uuid) &&
+		  (!req->monitoring || add(body, "monitoring", json_object_new_boolean(1))) &&
 		  (!req->volumes || add(body, "volumes", string_array(req->volumes, false)));
 
 	if (!ok) {
@@ -1257,4 +1265,173 @@ int doapi_droplet_action_get(struct doapi *api, const char *id, const char *acti
 	if ((k = build_url(api, &url, ret_cause, "/v2/droplets/%s/actions/%s", id, action_id)) < 0)
 		return k;
 	return get_action(api, url, what, ret, ret_cause);
+}
+
+void doapi_alert_free(struct doapi_alert *a)
+{
+	if (!a)
+		return;
+	free(a->uuid);
+	free(a->type);
+	free(a->description);
+	free(a->compare);
+	free(a->window);
+	strv_free(a->entities);
+	strv_free(a->tags);
+	strv_free(a->emails);
+	free(a);
+}
+
+void doapi_alerts_free(struct doapi_alert **l, size_t n)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < n; i++)
+		doapi_alert_free(l[i]);
+	free(l);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct doapi_alert *, doapi_alert_free)
+
+/* A policy: every member the schema requires, entities as strings (the schema's; its
+ * own list example has numbers, which the schema refuses). */
+static int parse_alert(json_object *o, const char *what, struct doapi_alert **ret, char **ret_cause)
+{
+	_cleanup_(doapi_alert_freep) struct doapi_alert *a = NULL;
+	json_object *value, *enabled, *alerts;
+	int k;
+
+	if (!json_object_is_type(o, json_type_object))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: a policy is not an object", what);
+	a = calloc(1, sizeof *a);
+	if (!a)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = dup_string(o, "uuid", false, what, &a->uuid, ret_cause)) < 0)
+		return k;
+	if (!valid_id(a->uuid))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"uuid\" is not a policy's id", what);
+	if ((k = dup_string(o, "type", false, what, &a->type, ret_cause)) < 0 ||
+	    (k = dup_string(o, "description", false, what, &a->description, ret_cause)) < 0 ||
+	    (k = dup_string(o, "compare", false, what, &a->compare, ret_cause)) < 0 ||
+	    (k = dup_string(o, "window", false, what, &a->window, ret_cause)) < 0 ||
+	    (k = dup_strv(o, "entities", json_type_string, what, &a->entities, ret_cause)) < 0 ||
+	    (k = dup_strv(o, "tags", json_type_string, what, &a->tags, ret_cause)) < 0 ||
+	    (k = get_field(o, "enabled", json_type_boolean, false, what, &enabled, ret_cause)) < 0 ||
+	    (k = get_field(o, "alerts", json_type_object, false, what, &alerts, ret_cause)) < 0 ||
+	    (k = dup_strv(alerts, "email", json_type_string, what, &a->emails, ret_cause)) < 0)
+		return k;
+	if (!json_object_object_get_ex(o, "value", &value) ||
+	    !(json_object_is_type(value, json_type_int) || json_object_is_type(value, json_type_double)))
+		return strutil_cause(ret_cause, -EBADMSG, "%s: \"value\" is not a number", what);
+	a->value = json_object_get_double(value);
+	a->enabled = json_object_get_boolean(enabled);
+	*ret = TAKE_PTR(a);
+	return 0;
+}
+
+json_object *doapi_alert_body(const struct doapi_alert_create *req)
+{
+	json_object *body = json_object_new_object(), *alerts = json_object_new_object();
+	double v = req->value;
+	bool ok = body && alerts && add_string(body, "type", req->type) &&
+		  add_string(body, "description", req->description) &&
+		  add_string(body, "compare", req->compare) &&
+		  /* A whole number as one, as the API's own examples write it. */
+		  add(body, "value", v == (double)(int64_t)v && v > -1e15 && v < 1e15 ?
+					     json_object_new_int64((int64_t)v) :
+					     json_object_new_double(v)) &&
+		  add_string(body, "window", req->window) &&
+		  add(body, "entities", string_array(req->entities, false)) &&
+		  add(body, "tags", string_array(req->tags, false)) &&
+		  add(alerts, "email", string_array(req->emails, false)) &&
+		  add(alerts, "slack", json_object_new_array());
+
+	if (ok) {
+		ok = add(body, "alerts", alerts);
+		alerts = NULL;
+	}
+	if (ok)
+		ok = add(body, "enabled", json_object_new_boolean(req->enabled));
+	json_object_put(alerts);
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
+int doapi_alert_create(struct doapi *api, const struct doapi_alert_create *req,
+		       struct doapi_alert **ret, char **ret_cause)
+{
+	static const char what[] = "creating the alert policy";
+	_cleanup_json_ json_object *body = NULL, *answer = NULL;
+	json_object *policy;
+	int k;
+
+	if (!req->type || !req->description || !req->compare || !req->window)
+		return strutil_cause(ret_cause, -EINVAL, "%s: type, description, compare and window are required",
+				     what);
+	body = doapi_alert_body(req);
+	if (!body)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	k = post_create(api, "/v2/monitoring/alerts", body, what, "the policy", "policy", &answer,
+			&policy, ret_cause);
+	if (k < 0)
+		return k;
+	return parse_alert(policy, what, ret, ret_cause);
+}
+
+struct alert_list {
+	struct doapi_alert **list;
+	size_t n;
+};
+
+static int add_alert(json_object *o, const char *what, void *ctx, char **ret_cause)
+{
+	struct alert_list *al = ctx;
+	struct doapi_alert **l = reallocarray(al->list, al->n + 1, sizeof *l);
+	int k;
+
+	if (!l)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	al->list = l;
+	if ((k = parse_alert(o, what, &al->list[al->n], ret_cause)) < 0)
+		return k;
+	al->n++;
+	return 0;
+}
+
+int doapi_alerts_list(struct doapi *api, struct doapi_alert ***ret, size_t *n, char **ret_cause)
+{
+	struct alert_list al = {};
+	char *url = NULL;
+	int k;
+
+	if ((k = build_url(api, &url, ret_cause, "/v2/monitoring/alerts?per_page=200")) < 0)
+		return k;
+	k = list_all(api, url, "listing alert policies", "policies", add_alert, &al, ret_cause);
+	if (k < 0) {
+		doapi_alerts_free(al.list, al.n);
+		return k;
+	}
+	*ret = al.list;
+	*n = al.n;
+	return 0;
+}
+
+int doapi_alert_delete(struct doapi *api, const char *uuid, char **ret_cause)
+{
+	_cleanup_free_ char *url = NULL, *what = NULL, *q = NULL;
+	int k;
+
+	if (!valid_id(uuid))
+		return strutil_cause(ret_cause, -EINVAL, "not an alert policy's id");
+	q = escape(uuid);
+	if (!q || asprintf(&what, "deleting alert policy %s", q) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if ((k = build_url(api, &url, ret_cause, "/v2/monitoring/alerts/%s", q)) < 0)
+		return k;
+	return delete_url(api, url, what, ret_cause);
 }

@@ -1,6 +1,6 @@
 /*
  * The DigitalOcean API client of doagent-launch: droplets, firewalls, volumes and their
- * actions, over http.h.
+ * actions, monitoring alert policies, over http.h.
  *
  * MUST rules:
  * - The token goes only into the Authorization header, built per request and erased
@@ -27,6 +27,7 @@
 #ifndef DOAGENT_DOAPI_H
 #define DOAGENT_DOAPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,7 @@ struct doapi_droplet {
 	char *size_slug;		/* NULL when not given */
 	char *vpc_uuid;			/* NULL when not given */
 	char **volume_ids;		/* attached volumes; NULL-terminated, never NULL */
+	unsigned vcpus;			/* 0 when not given */
 };
 
 struct doapi_create {
@@ -68,6 +70,7 @@ struct doapi_create {
 	const char *const *tags;	/* NULL: none */
 	const char *vpc_uuid;		/* NULL: the default VPC */
 	const char *const *volumes;	/* volume ids to attach at create; NULL: none */
+	bool monitoring;		/* install DigitalOcean's metrics agent (do-agent) */
 };
 
 struct doapi_volume {
@@ -178,5 +181,45 @@ int doapi_volume_action(struct doapi *api, const char *id, const char *type,
 /* GET /v2/volumes/{id}/actions/{action_id}. */
 int doapi_volume_action_get(struct doapi *api, const char *id, const char *action_id,
 			    struct doapi_action *ret, char **ret_cause);
+
+/* A monitoring alert policy, as far as the launcher reads it. */
+struct doapi_alert {
+	char *uuid;
+	char *type;			/* "v1/insights/droplet/cpu", ... */
+	char *description;
+	char *compare;			/* "GreaterThan" or "LessThan" */
+	double value;
+	char *window;			/* "5m", "10m", "30m", "1h" */
+	char **entities;		/* droplet ids; NULL-terminated, never NULL */
+	char **tags;			/* NULL-terminated, never NULL */
+	char **emails;			/* alerts.email; NULL-terminated, never NULL */
+	bool enabled;
+};
+
+struct doapi_alert_create {
+	const char *type;		/* required */
+	const char *description;	/* required */
+	const char *compare;		/* required */
+	double value;
+	const char *window;		/* required */
+	const char *const *entities;	/* NULL: none (then tags, or every droplet) */
+	const char *const *tags;	/* NULL: none */
+	const char *const *emails;	/* NULL: none */
+	bool enabled;
+};
+
+void doapi_alert_free(struct doapi_alert *a);
+/* Frees n policies and the array; accepts NULL. */
+void doapi_alerts_free(struct doapi_alert **l, size_t n);
+/* The body POST /v2/monitoring/alerts sends (every member the schema requires: Slack
+ * as an empty list); NULL on ENOMEM. */
+struct json_object *doapi_alert_body(const struct doapi_alert_create *req);
+/* POST /v2/monitoring/alerts, once (-EAGAIN as for droplets). */
+int doapi_alert_create(struct doapi *api, const struct doapi_alert_create *req,
+		       struct doapi_alert **ret, char **ret_cause);
+/* GET /v2/monitoring/alerts?per_page=200, every page. *ret may be NULL when *n is 0. */
+int doapi_alerts_list(struct doapi *api, struct doapi_alert ***ret, size_t *n, char **ret_cause);
+/* DELETE /v2/monitoring/alerts/{uuid}; 404 counts as done. */
+int doapi_alert_delete(struct doapi *api, const char *uuid, char **ret_cause);
 
 #endif

@@ -19,6 +19,7 @@ struct launch_options {
 	const char *image, *region, *size, *user_data_file, *vpc_uuid, *launch_id;
 	char **ssh_keys;
 	char **tags;
+	char **alerts;				/* --alerts: email addresses */
 	const char *volume_name;		/* --volume-name */
 	unsigned long long volume_gib;		/* --volume; 0: none */
 	bool no_wait, keep_on_failure, dry_run, force, json, cloud_firewall, delete_volumes;

@@ -25,7 +25,7 @@ static int parse(int argc, char **argv, struct launch_options *o)
 {
 	enum { O_API = 256, O_TOKFILE, O_IMAGE, O_REGION, O_SIZE, O_UDF, O_SSHKEY, O_TAG, O_VPC,
 	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE, O_CLOUDFW, O_VOLUME, O_VOLNAME,
-	       O_DELVOL };
+	       O_DELVOL, O_ALERTS };
 	static const struct option opts[] = {
 		{ "api-url", required_argument, NULL, O_API },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -46,6 +46,7 @@ static int parse(int argc, char **argv, struct launch_options *o)
 		{ "volume", required_argument, NULL, O_VOLUME },
 		{ "volume-name", required_argument, NULL, O_VOLNAME },
 		{ "delete-volumes", no_argument, NULL, O_DELVOL },
+		{ "alerts", required_argument, NULL, O_ALERTS },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -89,6 +90,10 @@ static int parse(int argc, char **argv, struct launch_options *o)
 			break;
 		case O_VOLNAME: o->volume_name = optarg; break;
 		case O_DELVOL: o->delete_volumes = true; break;
+		case O_ALERTS:
+			if (strv_extend(&o->alerts, optarg) < 0)
+				return DOAGENT_EXIT_FAILURE;
+			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)
 				o->json = true;
@@ -126,5 +131,6 @@ int main(int argc, char **argv)
 	}
 	strv_free(o.ssh_keys);
 	strv_free(o.tags);
+	strv_free(o.alerts);
 	return ex;
 }

@@ -207,5 +207,10 @@ void saga_done(struct saga *s)
 	s->n_droplets = 0;
 	free(s->fw_id);
 	s->fw_id = NULL;
+	for (size_t i = 0; i < s->n_alerts; i++)
+		free(s->alerts[i].uuid);
+	free(s->alerts);
+	s->alerts = NULL;
+	s->n_alerts = 0;
 	launch_progress_done(&s->progress);
 }

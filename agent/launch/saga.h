@@ -32,6 +32,12 @@ struct saga_droplet {
 
 enum saga_move { SAGA_ATTACH, SAGA_DETACH };
 
+struct saga_alert {
+	char *uuid;
+	const char *type;		/* one of alerts_kinds' */
+	bool made;			/* this run created it */
+};
+
 struct saga_volume {
 	struct doapi_volume *v;		/* as last seen */
 	bool made;			/* this run created it */
@@ -72,6 +78,9 @@ struct saga {
 	char *fw_id;			/* the cloud firewall */
 	bool fw_made;
 
+	struct saga_alert *alerts;	/* the alert policies (create --alerts) */
+	size_t n_alerts;
+
 	/* replace: the droplet being replaced, whether this run shut it down, and when it
 	 * went down and the new one's port answered (backoff_now_ms()) */
 	struct doapi_droplet *old;
@@ -98,7 +107,7 @@ struct saga_step {
 };
 
 extern const struct saga_step step_volume, step_cloud_firewall, step_droplets, step_attach,
-	step_wait, step_shutdown, step_detach, step_port, step_retire;
+	step_alerts, step_wait, step_shutdown, step_detach, step_port, step_retire;
 
 /* Run steps[0..n) in order (n at most 64); on a failure undo as above, the steps that
  * ran (only reporting, with s->opt->keep_on_failure). Returns 0 or the failing step's
@@ -132,8 +141,8 @@ void saga_unmove_volumes(struct saga *s, enum saga_move m, const char *id, bool 
  * firewall, conn (NULL: none) and, for a replace, the old droplet and the downtime. */
 void saga_print(const struct saga *s, const char *conn);
 
-/* Free what s holds: droplets, volumes, the old droplet, the firewall's id, the
- * progress line. */
+/* Free what s holds: droplets, volumes, the old droplet, the firewall's id, the alert
+ * policies, the progress line. */
 void saga_done(struct saga *s);
 
 #endif

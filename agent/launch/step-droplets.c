@@ -63,7 +63,8 @@ static int adopt(struct saga *s, bool made, char **cause)
 	return r < 0 ? r : k;
 }
 
-/* The create's request; volumes: ids to attach at create, or NULL. */
+/* The create's request; volumes: ids to attach at create, or NULL. Every droplet gets
+ * DigitalOcean's metrics agent (monitoring), which the alert policies read. */
 static struct doapi_create request(const struct saga *s, char **volumes)
 {
 	return (struct doapi_create){
@@ -76,6 +77,7 @@ static struct doapi_create request(const struct saga *s, char **volumes)
 		.ssh_keys = (const char *const *)s->ssh_keys,
 		.tags = (const char *const *)s->tags,
 		.vpc_uuid = s->vpc_uuid,
+		.monitoring = true,
 	};
 }
 
