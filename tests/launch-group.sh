@@ -1,0 +1,244 @@
+#!/bin/sh
+# doagent-launch create --standby, status, list and destroy of a replication group,
+# against the fake DigitalOcean API behind "prism proxy --errors"; status against real
+# redis-servers with Redis' own TLS on loopback, standing in for the nodes:
+#
+# - create --standby 2: three droplets (NAME-1 the primary, then NAME-2 and NAME-3 with
+#   one multi-create POST), in the primary's VPC, tagged doagent-group:NAME and with the
+#   launch tag; one password and one certificate; the user data each node got passes
+#   doagent --check, and the standbys' [replication] primary is the primary's private
+#   address; --standby 1 refused (2) with the reason; --dry-run;
+# - the lost-create fault on each of the two creates: exactly N+1 droplets;
+# - SIGKILL of the launcher after the primary, at the standbys' create (before it and
+#   after it was made), then a rerun with the same --launch-id: N+1 droplets with the
+#   right user data and the first run's password and certificate;
+# - --cloud-firewall: the group's tag may reach the TLS port and Sentinel's;
+# - status: a primary and two replicas (real replication over TLS, verified against the
+#   group's certificate from the record; one node reached at its private address only):
+#   healthy (exit 0), text and JSON; a replica killed, a replica with another certificate,
+#   two primaries, a lagging replica and a full primary each make it unhealthy (exit 1);
+# - list shows the group as a group; destroy NAME destroys its nodes and nothing else.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/launch-lib.sh"
+
+need redis-server redis-cli openssl
+# The agent's own parser must know [replication] (the agent's half of issue 15).
+printf '#doagent\n[replication]\ngroup = probe\n' >"$TMP/repl.ini"
+"$DOAGENT" --check --user-data "$TMP/repl.ini" 2>&1 | grep -q 'unknown section' &&
+	skip "the user-data parser has no [replication] section"
+
+UD="$TMP/ud.ini"
+printf '#doagent\n[redis]\nmaxmemory-policy = allkeys-lru\n\n[tls]\nport = 6380\n' >"$UD"
+create() {
+	launch create "$@" --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
+}
+posts() { state 's["methods"].get("POST", 0)'; }
+# expect WHAT EXPR EXPECTED: the fake's state, EXPR over it, is EXPECTED.
+expect() {
+	local got
+	got=$(state "$2")
+	check; [ "$got" = "$3" ] || fail "$1: $2 is $got, expected $3"
+}
+
+# user_data DIR: each droplet's user data as the fake got it, in DIR/<name>.ini.
+user_data() {
+	mkdir -p "$1"
+	python3 - "$fake/_state" "$1" <<'PY'
+import json, sys, urllib.request
+s = json.load(urllib.request.urlopen(sys.argv[1], timeout=5))
+for d in s["droplets"]:
+    open("%s/%s.ini" % (sys.argv[2], d["name"]), "w").write(s["user_data"][str(d["id"])])
+PY
+}
+# value FILE SECTION KEY: the value of a key in user data (continuation lines joined).
+value() {
+	python3 - "$@" <<'PY'
+import sys
+section, out, key = None, None, None
+for line in open(sys.argv[1]).read().split("\n"):
+    if line.startswith("["):
+        section = line.strip()[1:-1]
+        key = None
+    elif line[:1] in (" ", "\t") and key:
+        out += "\n" + line.strip()
+    elif "=" in line:
+        k, v = (x.strip() for x in line.split("=", 1))
+        key = k if section == sys.argv[2] and k == sys.argv[3] else None
+        if key:
+            out = v
+print(out if out is not None else "")
+PY
+}
+
+# group_ok WHAT NAME N LID: N+1 droplets, named, tagged, in one VPC; the user data of
+# each valid for the agent, with one password, one certificate, the right primary.
+group_ok() {
+	local what=$1 name=$2 n=$3 lid=$4 dir="$TMP/ud-$1" i pw cert primary_ip
+	dir=$(echo "$dir" | tr ' ' -)
+	expect "$what: droplets" 'sorted(d["name"] for d in s["droplets"])' \
+		"$(python3 -c "import sys; print(sorted('$name-%d' % i for i in range(1, $n + 2)))")"
+	expect "$what: tags" "all({'doagent', 'doagent-launch-$lid', 'doagent-group:$name'} <= set(d['tags']) for d in s['droplets'])" True
+	expect "$what: one VPC" 'len(set(d["vpc_uuid"] for d in s["droplets"]))' 1
+	rm -rf "$dir"
+	user_data "$dir"
+	primary_ip=$(state '[a["ip_address"] for d in s["droplets"] if d["name"] == "'"$name"'-1" for a in d["networks"]["v4"] if a["type"] == "private"][0]')
+	pw=$(value "$dir/$name-1.ini" redis password)
+	cert=$(value "$dir/$name-1.ini" tls certificate)
+	check; [ "${#pw}" -eq 64 ] && [ -n "$cert" ] || fail "$what: no password or certificate: $(cat "$dir/$name-1.ini")"
+	i=1
+	while [ "$i" -le $((n + 1)) ]; do
+		f="$dir/$name-$i.ini"
+		check; "$DOAGENT" --check --user-data "$f" >"$TMP/check.out" 2>&1 || fail "$what: $name-$i: doagent --check: $(cat "$TMP/check.out")"
+		check; [ "$(value "$f" redis password)" = "$pw" ] && [ "$(value "$f" tls certificate)" = "$cert" ] ||
+			fail "$what: $name-$i: not the group's password or certificate"
+		check; [ "$(value "$f" replication group)" = "$name" ] && [ "$(value "$f" replication quorum)" = $(((n + 1) / 2 + 1)) ] ||
+			fail "$what: $name-$i: group $(value "$f" replication group), quorum $(value "$f" replication quorum)"
+		if [ "$i" -eq 1 ]; then want=self; else want=$primary_ip; fi
+		check; [ "$(value "$f" replication primary)" = "$want" ] ||
+			fail "$what: $name-$i: primary = $(value "$f" replication primary), not $want"
+		i=$((i + 1))
+	done
+}
+
+# ---- 1. create --standby 2 --------------------------------------------------------------
+start_fake
+create g1 --standby 2 --launch-id g1 --vpc-uuid 5a4981aa-9653-4bd1-bef5-d6bff52042e4 --wait-timeout 20
+check; [ "$status" -eq 0 ] || fail "--standby 2: exit $status: $(cat "$TMP/err")"
+group_ok "--standby 2" g1 2 g1
+expect "--standby 2: the given VPC" '[d["vpc_uuid"] for d in s["droplets"]][0]' 5a4981aa-9653-4bd1-bef5-d6bff52042e4
+expect "--standby 2: the primary first, then the standbys with one POST" \
+	'[e for e in s["log"] if e.startswith("POST")]' "['POST /v2/droplets', 'POST /v2/droplets']"
+check; grep -q '^group: *g1 (a primary and 2 standbys; quorum 2)$' "$TMP/out" &&
+	grep -q "^sentinels: *10\.10\.0\.[0-9]*:26379 10\.10\.0\.[0-9]*:26379 10\.10\.0\.[0-9]*:26379 " "$TMP/out" &&
+	grep -Eq '^connection: *rediss://default:[0-9a-f]{64}@203\.0\.113\.[0-9]+:6380$' "$TMP/out" ||
+	fail "--standby 2: printed: $(cat "$TMP/out")"
+CRT="$XDG_STATE_HOME/doagent-launch/g1.crt"
+check; [ "$(stat -c %a "$CRT" 2>/dev/null)" = 644 ] && grep -q "^certificate: *$CRT (SHA-256 [0-9A-F:]*)$" "$TMP/out" ||
+	fail "--standby 2: the certificate: $(ls -l "$CRT" 2>&1): $(grep certificate "$TMP/out")"
+check; [ "$(openssl x509 -noout -ext subjectAltName -in "$CRT" | tr -d ' \n')" = "X509v3SubjectAlternativeName:DNS:g1" ] &&
+	[ "$(openssl x509 -noout -ext extendedKeyUsage -in "$CRT" | tr -d ' \n')" = \
+		"X509v3ExtendedKeyUsage:TLSWebServerAuthentication,TLSWebClientAuthentication" ] ||
+	fail "--standby 2: the certificate's extensions: $(openssl x509 -noout -ext subjectAltName,extendedKeyUsage -in "$CRT")"
+check; [ "$(openssl x509 -noout -fingerprint -sha256 -in "$CRT" | sed 's/.*=//')" = "$(sed -n 's/^certificate: .*(SHA-256 \(.*\))$/\1/p' "$TMP/out")" ] ||
+	fail "--standby 2: the fingerprint printed is not the certificate's"
+REC="$XDG_STATE_HOME/doagent-launch/g1.json"
+check; [ "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["group"], r["nodes"])' "$REC")" = "g1 3" ] ||
+	fail "--standby 2: the record: $(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r.pop("user_data"); print(r)' "$REC")"
+launch create g1 --standby 2 --launch-id g1 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD" -o json --wait-timeout 20
+check; [ "$status" -eq 0 ] && [ "$(grep -c 'adopting it' "$TMP/err")" -eq 3 ] || fail "--standby 2 rerun: exit $status: $(cat "$TMP/err")"
+expect "--standby 2 rerun: no POST" 's["methods"].get("POST", 0)' 2
+check; python3 -c '
+import json, sys
+o = json.loads(open(sys.argv[1]).read())
+assert o["group"] == "g1" and o["master_name"] == "g1" and o["quorum"] == 2, o
+assert [n["role"] for n in o["nodes"]] == ["primary", "standby", "standby"], o["nodes"]
+assert [n["name"] for n in o["nodes"]] == ["g1-1", "g1-2", "g1-3"], o["nodes"]
+assert len(o["sentinels"]) == 3 and o["certificate"].endswith("/g1.crt"), o
+' "$TMP/out" || fail "--standby 2 rerun -o json: $(cat "$TMP/out")"
+prism_clean "create --standby 2"
+
+# ---- 2. refused before anything is sent ------------------------------------------------
+before=$(posts)
+create g2 --standby 1
+check; [ "$status" -eq 2 ] && grep -q 'smallest group whose majority survives the loss of one box' "$TMP/err" ||
+	fail "--standby 1: exit $status: $(cat "$TMP/err")"
+create g2 --standby 5
+check; [ "$status" -eq 2 ] && grep -q -- '--standby: 2 to 4' "$TMP/err" || fail "--standby 5: exit $status: $(cat "$TMP/err")"
+create G2 --standby 2
+check; [ "$status" -eq 2 ] && grep -q 'cannot name a group' "$TMP/err" || fail "--standby, a bad name: exit $status: $(cat "$TMP/err")"
+create g2 --standby 2 --volume 1
+check; [ "$status" -eq 2 ] || fail "--standby with --volume: exit $status: $(cat "$TMP/err")"
+for bad in '[tls]\nenabled = no' '[redis]\nbind = loopback' '[tls]\ncertificate = self-signed' '[replication]\ngroup = g2\nprimary = self'; do
+	printf "#doagent\n$bad\n" >"$TMP/bad.ini"
+	launch create g2 --standby 2 --image x --region fra1 --size s --user-data-file "$TMP/bad.ini"
+	check; [ "$status" -eq 65 ] && grep -q 'nothing was sent' "$TMP/err" || fail "--standby, user data '$bad': exit $status: $(cat "$TMP/err")"
+done
+check; [ "$(posts)" -eq "$before" ] || fail "refused creates sent $(($(posts) - before)) POSTs"
+create g2 --standby 3 --dry-run
+check; [ "$status" -eq 0 ] && [ "$(grep -c '^POST /v2/droplets$' "$TMP/out")" -eq 2 ] &&
+	grep -q '"names":\[' "$TMP/out" || fail "--standby --dry-run: $(cat "$TMP/out" "$TMP/err")"
+check; grep -q 'primary = (the private address of g2-1)' "$TMP/out" && grep -q 'quorum = 3' "$TMP/out" &&
+	! grep -q 'BEGIN PRIVATE KEY' "$TMP/out" || fail "--standby --dry-run: the user data: $(cat "$TMP/out")"
+check; [ "$(posts)" -eq "$before" ] || fail "--dry-run sent POSTs"
+prism_clean "refused"
+
+# ---- 3. a lost create, of the primary and of the standbys: exactly N+1 droplets -----------
+start_fake '{"lose_create": 1}'
+create g3 --standby 2 --launch-id lost_p --wait-timeout 20
+check; [ "$status" -eq 0 ] && grep -q "found droplet .* by its launch tag" "$TMP/err" || fail "the primary's create lost: exit $status: $(cat "$TMP/err")"
+expect "the primary's create lost: the fault was used" 's["answers"].get("lost", 0)' 1
+expect "the primary's create lost: two POSTs" 's["log"].count("POST /v2/droplets")' 2
+group_ok "the primary's create lost" g3 2 lost_p
+start_fake '{"rules": [{"request": "POST /v2/droplets", "do": "lose", "skip": 1}]}'
+create g3 --standby 3 --launch-id lost_s --wait-timeout 20
+check; [ "$status" -eq 0 ] && grep -q "found the standbys g3-2, g3-3, g3-4 by their launch tag" "$TMP/err" ||
+	fail "the standbys' create lost: exit $status: $(cat "$TMP/err")"
+expect "the standbys' create lost: the fault was used" 's["answers"].get("lost", 0)' 1
+expect "the standbys' create lost: two POSTs" 's["log"].count("POST /v2/droplets")' 2
+group_ok "the standbys' create lost" g3 3 lost_s
+# Lost, and nothing made (a 500 before anything was done): unsettled, nothing undone;
+# the rerun makes the standbys.
+start_fake '{"rules": [{"request": "POST /v2/droplets", "do": "fail", "status": 500, "skip": 1}]}'
+create g4 --standby 2 --launch-id lost_n --wait-timeout 20
+check; [ "$status" -eq 1 ] && grep -q "no droplet tagged doagent-launch-lost_n is named g4-2, g4-3" "$TMP/err" ||
+	fail "the standbys' create failed with 500: exit $status: $(cat "$TMP/err")"
+expect "the standbys' create failed with 500: the primary kept" '[d["name"] for d in s["droplets"]]' "['g4-1']"
+create g4 --standby 2 --launch-id lost_n --wait-timeout 20
+check; [ "$status" -eq 0 ] || fail "the standbys' create failed with 500, rerun: exit $status: $(cat "$TMP/err")"
+group_ok "the standbys' create failed with 500, rerun" g4 2 lost_n
+# Refused (422): the primary this run made is destroyed again.
+start_fake '{"rules": [{"request": "POST /v2/droplets", "do": "fail", "status": 422, "message": "You specified an invalid size.", "skip": 1}]}'
+create g5 --standby 2 --launch-id refused --wait-timeout 20
+check; [ "$status" -eq 1 ] && grep -q "destroyed droplet" "$TMP/err" || fail "the standbys refused: exit $status: $(cat "$TMP/err")"
+expect "the standbys refused: undone" 'len(s["droplets"])' 0
+prism_clean "lost creates"
+
+# ---- 4. SIGKILL during the standbys' create, then a rerun ---------------------------------
+# killed_held WHAT ARGS...: run doagent-launch ARGS in the background until the fake
+# holds the request its rules say, SIGKILL it, let the request go.
+killed_held() {
+	local what=$1 lpid n=0 held
+	shift
+	"$DOAGENT_LAUNCH" --api-url "$url" "$@" >"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
+	lpid=$!
+	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	held=$(state 'len(s["held"])')
+	kill -KILL "$lpid" 2>/dev/null || true
+	wait "$lpid" 2>/dev/null || true
+	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
+	control /_release
+	check; [ "$held" = 1 ] || fail "$what: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
+}
+for how in hold hold_after; do
+	start_fake "{\"rules\": [{\"request\": \"POST /v2/droplets\", \"do\": \"$how\", \"skip\": 1}]}"
+	killed_held "killed at the standbys' create ($how)" create g6 --standby 2 --launch-id "kill_$how" \
+		--image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD" --wait-timeout 20
+	case $how in
+	hold) expect "killed before the standbys' create" '[d["name"] for d in s["droplets"]]' "['g6-1']" ;;
+	*) expect "killed after the standbys' create" 'len(s["droplets"])' 3 ;;
+	esac
+	create g6 --standby 2 --launch-id "kill_$how" --wait-timeout 20
+	check; [ "$status" -eq 0 ] && grep -q 'the same password and certificate' "$TMP/err" ||
+		fail "rerun after a kill ($how): exit $status: $(cat "$TMP/err")"
+	group_ok "rerun after a kill ($how)" g6 2 "kill_$how"
+	# held before it was done, the standbys' POST was sent again; after, it was not
+	expect "rerun after a kill ($how): POSTs of droplets" 's["log"].count("POST /v2/droplets")' "$([ $how = hold ] && echo 3 || echo 2)"
+	check; [ "$(value "$TMP/ud-rerun-after-a-kill-($how)/g6-1.ini" redis password)" = \
+		"$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["user_data"])' "$XDG_STATE_HOME/doagent-launch/kill_$how.json" >"$TMP/rec.ini"; value "$TMP/rec.ini" redis password)" ] ||
+		fail "rerun after a kill ($how): not the record's password"
+done
+prism_clean "kills"
+
+# ---- 5. --cloud-firewall: the group's tag reaches the TLS port and Sentinel's ------------
+start_fake
+create g7 --standby 2 --cloud-firewall --launch-id fw --wait-timeout 20
+check; [ "$status" -eq 0 ] || fail "--cloud-firewall: exit $status: $(cat "$TMP/err")"
+rules='sorted((r["protocol"], r["ports"], ",".join(r["sources"].get("addresses", [])), ",".join(r["sources"].get("tags", []))) for r in s["firewalls"][0]["inbound_rules"])'
+expect "--cloud-firewall: inbound rules" "$rules" \
+	"[('icmp', '0', '0.0.0.0/0,::/0', ''), ('tcp', '22', '0.0.0.0/0,::/0', ''), ('tcp', '26379', '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16', 'doagent-group:g7'), ('tcp', '6380', '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16', 'doagent-group:g7')]"
+expect "--cloud-firewall: for the launch's droplets" 's["firewalls"][0]["tags"]' "['doagent-launch-fw']"
+prism_clean "--cloud-firewall"
+
+finish
