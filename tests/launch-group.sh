@@ -241,4 +241,166 @@ expect "--cloud-firewall: inbound rules" "$rules" \
 expect "--cloud-firewall: for the launch's droplets" 's["firewalls"][0]["tags"]' "['doagent-launch-fw']"
 prism_clean "--cloud-firewall"
 
+# ---- 6. status against real redis-servers --------------------------------------------
+# The droplets get 127.0.0.N as public addresses, where the fake answers on $PORT while
+# create waits; then their private addresses turn 127.0.1.N and real redis-servers take
+# the fake's place: Redis' own TLS with the group's certificate and key from create's
+# record, a primary and two replicas replicating over TLS (as doagent configures them:
+# replica-announce-ip the private address), the third node listening on its private
+# address only.
+PORT=$(free_port)
+printf '#doagent\n[redis]\nmaxmemory = 64mb\nmaxmemory-policy = noeviction\n[tls]\nengine = redis\nport = %s\n' "$PORT" >"$TMP/uds.ini"
+start_fake "{\"public_loopback\": true, \"serve_port\": $PORT}"
+launch create gs --standby 2 --launch-id gs --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
+	--user-data-file "$TMP/uds.ini" --wait-timeout 20
+check; [ "$status" -eq 0 ] && [ "$(grep -c "port $PORT on 127\.0\.0\.[0-9]*: answered" "$TMP/err")" -eq 3 ] ||
+	fail "status: create: exit $status: $(cat "$TMP/err")"
+control /_fault '{"serve_port": 0, "private_loopback": true}'
+python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["user_data"])' "$XDG_STATE_HOME/doagent-launch/gs.json" >"$TMP/gs.ini"
+PW=$(value "$TMP/gs.ini" redis password)
+value "$TMP/gs.ini" tls certificate >"$TMP/gs.crt"
+(umask 077 && value "$TMP/gs.ini" tls key >"$TMP/gs.key")
+check; openssl x509 -noout -in "$TMP/gs.crt" 2>/dev/null && openssl pkey -noout -in "$TMP/gs.key" 2>/dev/null ||
+	fail "status: no certificate or key in the record"
+addr() { state '[a["ip_address"] for d in s["droplets"] if d["name"] == "'"$1"'" for a in d["networks"]["v4"] if a["type"] == "'"$2"'"][0]'; }
+pub1=$(addr gs-1 public) priv1=$(addr gs-1 private)
+pub2=$(addr gs-2 public) priv2=$(addr gs-2 private)
+priv3=$(addr gs-3 private)
+check; case $priv1 in 127.0.1.*) true ;; *) false ;; esac || fail "status: private addresses not on loopback: $priv1"
+# node NAME CERT KEY BIND... [-- ARGS...]: a redis-server standing in for node NAME.
+node() {
+	local name=$1 crt=$2 key=$3 bind=""
+	shift 3
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do bind="$bind $1"; shift; done
+	[ $# -eq 0 ] || shift
+	mkdir -p "$TMP/redis-$name"
+	# shellcheck disable=SC2086
+	redis-server --port 0 --tls-port "$PORT" --bind $bind --tls-cert-file "$crt" --tls-key-file "$key" \
+		--tls-ca-cert-file "$TMP/gs.crt" --tls-auth-clients no --tls-replication yes \
+		--requirepass "$PW" --masterauth "$PW" --save '' --appendonly no --dir "$TMP/redis-$name" \
+		--maxmemory 64mb --maxmemory-policy noeviction --logfile "$TMP/redis-$name.log" "$@" &
+	echo $! >"$TMP/redis-$name.pid"
+	at_exit "stop_pidfile $TMP/redis-$name.pid"
+}
+cli() { # ADDRESS ARGS...
+	local a=$1
+	shift
+	REDISCLI_AUTH="$PW" redis-cli --no-auth-warning --tls --cacert "$TMP/gs.crt" -h "$a" -p "$PORT" "$@" 2>&1 | tr -d '\r'
+}
+link_up() { cli "$1" INFO replication | grep -q '^master_link_status:up$'; }
+wait_until() { # SECONDS COMMAND...
+	local n=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+node gs-1 "$TMP/gs.crt" "$TMP/gs.key" "$pub1" "$priv1" -- --replica-announce-ip "$priv1"
+node gs-2 "$TMP/gs.crt" "$TMP/gs.key" "$pub2" "$priv2" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv2"
+node gs-3 "$TMP/gs.crt" "$TMP/gs.key" "$priv3" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv3"
+check; wait_until 20 link_up "$priv2" && wait_until 20 link_up "$priv3" ||
+	fail "status: the replicas did not replicate: $(tail -n 5 "$TMP/redis-gs-2.log" "$TMP/redis-gs-3.log")"
+cli "$pub1" SET k1 v1 >/dev/null
+cli "$pub1" WAIT 2 2000 >/dev/null
+
+status_of() { # ARGS...: doagent-launch status gs ARGS; $status, $TMP/out
+	launch status gs "$@"
+	cat "$TMP/out" >>"$TMP/status-output"
+}
+line_of() { grep "^$1 " "$TMP/out"; }
+status_of
+check; [ "$status" -eq 0 ] && grep -q '^group gs: healthy$' "$TMP/out" || fail "status, healthy: exit $status: $(cat "$TMP/out" "$TMP/err")"
+check; line_of gs-1 | grep -Eq "^gs-1 +$pub1:$PORT +primary +- +- +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok$" ||
+	fail "status, healthy: the primary: $(line_of gs-1)"
+check; line_of gs-2 | grep -Eq "^gs-2 +$pub2:$PORT +replica +up +[0-9]{1,3}B, [01]s +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok$" ||
+	fail "status, healthy: a replica: $(line_of gs-2)"
+check; line_of gs-3 | grep -Eq "^gs-3 +$priv3:$PORT \(private\) +replica +up +[0-9]{1,3}B, [01]s .* verified +ok$" ||
+	fail "status, healthy: the replica reached at its private address: $(line_of gs-3)"
+status_of -o json
+check; [ "$status" -eq 0 ] && python3 - "$TMP/out" "$(openssl x509 -noout -fingerprint -sha256 -in "$TMP/gs.crt" | sed 's/.*=//')" <<'PY' || fail "status -o json: $(cat "$TMP/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["group"] == "gs" and o["healthy"] is True and o["problems"] == [] and o["warnings"] == [], o
+n = {x["name"]: x for x in o["nodes"]}
+assert [n[k]["role"] for k in ("gs-1", "gs-2", "gs-3")] == ["primary", "replica", "replica"], n
+assert [n[k]["via"] for k in ("gs-1", "gs-2", "gs-3")] == ["public", "public", "private"], n
+assert all(x["tls"] == "verified" and x["certificate_sha256"] == sys.argv[2] for x in o["nodes"]), n
+# a replica acknowledges every second: a PING of its primary's may not be acknowledged yet
+assert n["gs-2"]["link"] == "up" and 0 <= n["gs-2"]["lag_bytes"] < 1000 and n["gs-2"]["lag_seconds"] <= 1, n
+assert n["gs-1"]["maxmemory"] == 64 << 20 and n["gs-1"]["used_memory"] > 0 and n["gs-1"]["maxmemory_policy"] == "noeviction", n
+assert n["gs-1"]["lag_bytes"] is None and n["gs-1"]["link"] is None, n
+PY
+
+# A replica killed: unreachable at both addresses.
+stop_pidfile "$TMP/redis-gs-2.pid"
+status_of
+check; [ "$status" -eq 1 ] && grep -q '^group gs: UNHEALTHY$' "$TMP/out" &&
+	grep -q "^  problem: gs-2: unreachable: public $pub2:$PORT: Connection refused; private $priv2:$PORT: Connection refused$" "$TMP/out" ||
+	fail "status, a replica killed: exit $status: $(cat "$TMP/out" "$TMP/err")"
+check; line_of gs-1 | grep -q ' ok$' && line_of gs-3 | grep -q ' ok$' || fail "status, a replica killed: the others: $(cat "$TMP/out")"
+# It comes back showing another certificate: not the group's.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gs -addext subjectAltName=DNS:gs \
+	-keyout "$TMP/other.key" -out "$TMP/other.crt" 2>/dev/null
+node gs-2 "$TMP/other.crt" "$TMP/other.key" "$pub2" "$priv2" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv2"
+wait_until 10 sh -c "echo | openssl s_client -connect $pub2:$PORT >/dev/null 2>&1"
+status_of
+check; [ "$status" -eq 1 ] && grep -q "^  problem: gs-2: TLS: the certificate shown is not the group's" "$TMP/out" ||
+	fail "status, another certificate: exit $status: $(cat "$TMP/out" "$TMP/err")"
+stop_pidfile "$TMP/redis-gs-2.pid"
+node gs-2 "$TMP/gs.crt" "$TMP/gs.key" "$pub2" "$priv2" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv2"
+check; wait_until 20 link_up "$priv2" || fail "status: gs-2 did not replicate again"
+status_of
+check; [ "$status" -eq 0 ] || fail "status, gs-2 back: exit $status: $(cat "$TMP/out")"
+# Two primaries.
+cli "$priv3" REPLICAOF NO ONE >/dev/null
+status_of
+check; [ "$status" -eq 1 ] && grep -q '^  problem: 2 primaries (gs-1, gs-3)' "$TMP/out" ||
+	fail "status, two primaries: exit $status: $(cat "$TMP/out")"
+cli "$priv3" REPLICAOF "$priv1" "$PORT" >/dev/null
+check; wait_until 20 link_up "$priv3" || fail "status: gs-3 did not replicate again"
+# A replica following another node.
+cli "$priv3" REPLICAOF "$priv2" "$PORT" >/dev/null
+status_of
+check; [ "$status" -eq 1 ] && grep -q "^  problem: gs-3: replicates from $priv2:$PORT, not from the primary gs-1" "$TMP/out" ||
+	fail "status, a replica of a replica: exit $status: $(cat "$TMP/out")"
+cli "$priv3" REPLICAOF "$priv1" "$PORT" >/dev/null
+check; wait_until 20 link_up "$priv3" || fail "status: gs-3 did not replicate again"
+# The primary full under noeviction: its writes are refused.
+head -c 1500000 /dev/zero | tr '\0' x | cli "$pub1" -x SET big >/dev/null
+cli "$pub1" CONFIG SET maxmemory 1mb >/dev/null
+check; cli "$pub1" SET k2 v2 | grep -q OOM || fail "status: the primary still takes writes"
+status_of
+check; [ "$status" -eq 1 ] && grep -q '^  problem: gs-1: memory full ([0-9]*% of maxmemory, noeviction): writes are refused$' "$TMP/out" ||
+	fail "status, memory full: exit $status: $(cat "$TMP/out")"
+cli "$pub1" CONFIG SET maxmemory 64mb >/dev/null
+status_of
+check; [ "$status" -eq 0 ] || fail "status, memory back: exit $status: $(cat "$TMP/out")"
+# The primary gone: no primary.
+stop_pidfile "$TMP/redis-gs-1.pid"
+status_of
+check; [ "$status" -eq 1 ] && grep -q '^  problem: gs-1: unreachable' "$TMP/out" && grep -q '^  problem: no primary' "$TMP/out" &&
+	grep -q "^  problem: gs-2: its link to its primary ($priv1:$PORT) is down" "$TMP/out" ||
+	fail "status, the primary gone: exit $status: $(cat "$TMP/out")"
+check; ! grep -qF "$PW" "$TMP/status-output" "$TMP/err" || fail "status printed the password"
+prism_clean "status"
+
+# ---- 7. status of one droplet: its self-signed certificate cannot be verified ---------------
+start_fake "{\"public_loopback\": true, \"private_loopback\": true}"
+launch create one --launch-id one --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
+	--user-data-file "$TMP/uds.ini" --no-wait
+check; [ "$status" -eq 0 ] || fail "status of one droplet: create: exit $status: $(cat "$TMP/err")"
+sleep 1.5
+PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["user_data"])' "$XDG_STATE_HOME/doagent-launch/one.json" >"$TMP/one.ini"; value "$TMP/one.ini" redis password)
+pub=$(addr one public)
+node one "$TMP/other.crt" "$TMP/other.key" "$pub" -- --requirepass "$PW"
+wait_until 10 sh -c "echo | openssl s_client -connect $pub:$PORT >/dev/null 2>&1"
+launch status one
+check; [ "$status" -eq 0 ] && grep -q '^droplet one: healthy$' "$TMP/out" && grep -q '^TLS: not verified' "$TMP/out" &&
+	line_of one | grep -Eq "^one +$pub:$PORT +primary .* unverified +ok$" || fail "status of one droplet: exit $status: $(cat "$TMP/out" "$TMP/err")"
+launch status nosuch
+check; [ "$status" -eq 1 ] && grep -q 'no group nosuch' "$TMP/err" || fail "status of nothing: exit $status: $(cat "$TMP/err")"
+prism_clean "status of one droplet"
+
 finish
