@@ -403,4 +403,51 @@ launch status nosuch
 check; [ "$status" -eq 1 ] && grep -q 'no group nosuch' "$TMP/err" || fail "status of nothing: exit $status: $(cat "$TMP/err")"
 prism_clean "status of one droplet"
 
+# ---- 8. list, replace and destroy of a group --------------------------------------------
+start_fake
+create solo --launch-id solo --wait-timeout 20
+create g8 --standby 2 --launch-id g8 --wait-timeout 20
+create g9 --standby 2 --launch-id g9 --no-wait
+check; [ "$status" -eq 0 ] || fail "g9 --no-wait: exit $status: $(cat "$TMP/err")"
+launch list
+check; [ "$status" -eq 0 ] && [ "$(sed -n '2p' "$TMP/out" | awk '{print $2}')" = solo ] &&
+	[ "$(awk 'NR >= 3 && NR <= 6 { print $1, $2 }' "$TMP/out" | tr '\n' '|')" = "group g8:|3164445 g8-1|3164446 g8-2|3164447 g8-3|" ] &&
+	[ "$(grep -c '^  [0-9]' "$TMP/out")" -eq 6 ] &&
+	sed -n '7p' "$TMP/out" | grep -q '^group g9: 3 nodes' || fail "list: $(cat "$TMP/out")"
+launch list -o json
+check; python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))
+assert sorted((d["name"], d["group"]) for d in l) == [("g8-1", "g8"), ("g8-2", "g8"), ("g8-3", "g8"),
+    ("g9-1", "g9"), ("g9-2", "g9"), ("g9-3", "g9"), ("solo", None)], l
+' "$TMP/out" || fail "list -o json: $(cat "$TMP/out")"
+launch replace g8-2 --image debian-12-x64
+check; [ "$status" -eq 1 ] && grep -q 'is a node of the replication group g8' "$TMP/err" || fail "replace of a node: exit $status: $(cat "$TMP/err")"
+# A droplet tagged like the group by hand, not by a launch: kept.
+api_post() {
+	python3 - "$fake$1" "$2" "$TOKEN" <<'PY'
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(),
+    headers={"Authorization": "Bearer " + sys.argv[3], "Content-Type": "application/json"}), timeout=5).read()
+PY
+}
+api_post /v2/droplets '{"name": "stranger", "size": "s-1vcpu-1gb", "image": "x", "tags": ["doagent-group:g8"]}'
+launch destroy g8
+check; [ "$status" -eq 2 ] && [ "$(state 'len(s["droplets"])')" -eq 8 ] || fail "destroy without --force: exit $status"
+launch destroy g8 --force
+check; [ "$status" -eq 0 ] && [ "$(grep -c '^droplet .* (g8-[123]) destroyed$' "$TMP/out")" -eq 3 ] &&
+	grep -q '^droplet .* (stranger) carries tag doagent-group:g8 but no launch tag: not doagent-launch.s, kept$' "$TMP/out" &&
+	grep -q '^group g8 destroyed$' "$TMP/out" || fail "destroy of a group: exit $status: $(cat "$TMP/out" "$TMP/err")"
+expect "destroy of a group: the others kept" 'sorted(d["name"] for d in s["droplets"])' "['g9-1', 'g9-2', 'g9-3', 'solo', 'stranger']"
+launch destroy g9 --force
+expect "destroy of a group made with --no-wait" 'sorted(d["name"] for d in s["droplets"])' "['solo', 'stranger']"
+launch status g8
+check; [ "$status" -eq 1 ] && grep -Eq '^stranger +- .* it has no launch tag, so no record of its password$' "$TMP/out" ||
+	fail "status of a group of one stranger: exit $status: $(cat "$TMP/out" "$TMP/err")"
+launch status g9
+check; [ "$status" -eq 1 ] && grep -q 'no group g9' "$TMP/err" || fail "status of a destroyed group: exit $status: $(cat "$TMP/err")"
+prism_clean "list, replace, destroy"
+
+# The token appeared in no output.
+check; ! grep -qF "$TOKEN" "$TMP/all-output" || fail "the token was printed"
 finish
