@@ -1,5 +1,5 @@
 #!/bin/sh
-# userdata-examples/: the seven kinds the README and the snapshot promise are there,
+# userdata-examples/: the eight kinds the README and the snapshot promise are there,
 # each says when to use it, each is doagent's (a MIME message through its
 # doagent part), passes --check and renders with --dry-run into what it says.
 # (tests/dry-run.sh goes through every example's plan in detail.)
@@ -8,7 +8,7 @@
 md="$FIXTURES/metadata/full.json"
 dry() { run_agent --dry-run --metadata "$md" --templates "$TEMPLATES" --memory 2gb --user-data "$@"; }
 
-for name in default.ini tls.ini cache.ini persistent.ini tls-public.ini multipart.txt volume.ini; do
+for name in default.ini tls.ini tls-redis.ini cache.ini persistent.ini tls-public.ini multipart.txt volume.ini; do
 	check; [ -f "$EXAMPLES/$name" ] || fail "userdata-examples/$name is missing"
 done
 
@@ -39,6 +39,8 @@ has tls.ini 'maxmemory-policy volatile-lfu' 'maxmemory 1073741824' 'accept = 10.
 	'bind 127.0.0.1 -::1'
 check; grep -q 'ip daddr 169.254.169.254 meta skuid != 0 drop' "$TMP/plan-tls.ini" ||
 	fail "tls.ini: the metadata service is not limited to root"
+has tls-redis.ini 'tls-port 6380' 'tls-key-file /etc/doagent/tls/redis.key' 'port 0' 'bind 127.0.0.1 -::1 10.132.255.113'
+check; ! grep -q '^==> /etc/stunnel/' "$TMP/plan-tls-redis.ini" || fail "tls-redis.ini: stunnel is configured"
 has cache.ini 'maxmemory-policy allkeys-lru' 'appendonly no' 'save ""'
 has persistent.ini 'appendonly yes' 'maxmemory-policy noeviction'
 has tls-public.ini 'accept = 203.0.113.10:6380'

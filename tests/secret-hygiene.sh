@@ -50,6 +50,8 @@ pem_ini() { # PASSWORD-LINE CERT KEY
 	sed 's/^/    /' "$3"
 }
 pem_ini "password = $PW" "$T/valid-cert.pem" "$T/valid-key.pem" >"$TMP/ud.ini"
+# The same with Redis' own TLS: redis-server reads a copy of the key.
+sed 's/^\[tls\]$/[tls]\nengine = redis/' "$TMP/ud.ini" >"$TMP/ud-native.ini"
 printf '#doagent\n[redis]\nport = 7393\n[tls]\nenabled = yes\nport = 7394\n' >"$TMP/ud-gen.ini"
 pem_ini "password = $PW" "$T/valid-cert.pem" "$T/other-key.pem" >"$TMP/ud-mismatch.ini"
 printf '#doagent\n[redis]\nport = 70000\npassword = %s\n' "$PW" >"$TMP/ud-bad-port.ini"
@@ -186,8 +188,8 @@ users() { # ROOT: an image root with its users
 # --- doagent, with stderr, then with the journal ------------------------------------
 chmod 0755 "$TMP"	# nobody must reach the roots for --status
 for JOURNAL in 0 1; do
-	R="$TMP/root-$JOURNAL" G="$TMP/gen-$JOURNAL" F="$TMP/fail-$JOURNAL"
-	users "$R"; users "$G"; users "$F"
+	R="$TMP/root-$JOURNAL" G="$TMP/gen-$JOURNAL" F="$TMP/fail-$JOURNAL" N="$TMP/native-$JOURNAL"
+	users "$R"; users "$G"; users "$F"; users "$N"
 	boot="--metadata $md_url --templates $TEMPLATES --deadline 20"
 	run "check" - "$DOAGENT" --check --user-data "$TMP/ud.ini"; expect 0
 	run "check --json" - "$DOAGENT" --check --json --user-data "$TMP/ud.ini"; expect 0
@@ -204,6 +206,10 @@ for JOURNAL in 0 1; do
 	run "status as root" password "$DOAGENT" --status --root "$R"; expect 0
 	run "status --json as root" password "$DOAGENT" --status --json --root "$R"; expect 0
 	run "status as nobody" - setpriv --reuid=65534 --regid=65534 --clear-groups "$DOAGENT" --status --root "$R"; expect 0
+	run "first boot, engine = redis" - "$DOAGENT" --root "$N" --metadata "$TMP/md.json" --user-data "$TMP/ud-native.ini" \
+		--templates "$TEMPLATES"; expect 0
+	run "first boot, engine = redis, --force" - "$DOAGENT" --root "$N" --metadata "$TMP/md.json" \
+		--user-data "$TMP/ud-native.ini" --templates "$TEMPLATES" --force; expect 0
 	run "first boot, generated" - "$DOAGENT" --root "$G" --metadata "$gen_url" --templates "$TEMPLATES" --deadline 20; expect 0
 	run "status as root, generated" password "$DOAGENT" --status --json --root "$G"; expect 0
 	run "first boot, generated, --force" - "$DOAGENT" --root "$G" --metadata "$gen_url" --templates "$TEMPLATES" --force; expect 0
@@ -326,9 +332,10 @@ allowed='password /etc/redis/redis.conf 640
 password /root/doagent-connection.txt 600
 password /var/lib/doagent/secrets/password 600
 key /var/lib/doagent/secrets/tls.key 600
+key /etc/doagent/tls/redis.key 640
 password /.local/state/doagent-launch/LAUNCH-ID.json 600
 key /.local/state/doagent-launch/LAUNCH-ID.json 600'
-for tree in "$TMP/root-0" "$TMP/root-1" "$TMP/gen-0" "$TMP/gen-1" "$TMP/fail-0" "$TMP/fail-1" \
+for tree in "$TMP/root-0" "$TMP/root-1" "$TMP/gen-0" "$TMP/gen-1" "$TMP/fail-0" "$TMP/fail-1" "$TMP/native-0" "$TMP/native-1" \
 	"$TMP/out-0" "$TMP/out-1" "$TMP/home"; do
 	[ -d "$tree" ] || continue
 	# shellcheck disable=SC2044 # no blanks in these paths; a pipe would lose the counts
@@ -346,6 +353,12 @@ done
 # The first boot did put them where they belong.
 check; grep -qF -f "$P/password" "$TMP/root-0/etc/redis/redis.conf" && grep -qF -f "$P/key" "$TMP/root-0/var/lib/doagent/secrets/tls.key" ||
 	fail "the first boot did not store the password and the key"
+# engine = redis: the key's copy is for root and the redis group (4243 in these roots)
+# alone, and only there.
+check; [ "$(stat -c '%a %u %g' "$TMP/native-0/etc/doagent/tls/redis.key" 2>/dev/null)" = "640 0 4243" ] &&
+	grep -qF -f "$P/key" "$TMP/native-0/etc/doagent/tls/redis.key" ||
+	fail "engine = redis: no key copy 0640 root:redis: $(stat -c '%a %u %g' "$TMP/native-0/etc/doagent/tls/redis.key" 2>&1)"
+check; [ ! -e "$TMP/root-0/etc/doagent/tls/redis.key" ] || fail "engine = stunnel left a key copy for redis-server"
 # No other file in the home directory: doagent-launch wrote only its records, one for
 # each create that got as far as the API, in a directory only its user can enter.
 records="$TMP/home/.local/state/doagent-launch"

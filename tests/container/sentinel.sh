@@ -159,7 +159,8 @@ if [ -n "${SENTINEL_FULLSYNC_MIB:-}" ]; then
 		k=$((k + 1))
 		# s3 loses its data and starts again: a replica, so the guard lets it; it
 		# copies the whole dataset from the primary.
-		container_exec s3 sh -c 'systemctl stop redis-server; rm -rf /var/lib/redis/appendonlydir /var/lib/redis/dump.rdb' >/dev/null 2>&1
+		CONTAINER_EXEC_TIMEOUT=300 container_exec s3 sh -c 'systemctl kill -s KILL redis-server; systemctl stop redis-server;
+			rm -rf /var/lib/redis/appendonlydir /var/lib/redis/dump.rdb' >/dev/null 2>&1 || true
 		t0=$(now_ms)
 		container_exec s3 systemctl start redis-server >/dev/null 2>&1 || true
 		check; wait_for 300 synced || fail "s3 did not finish its full sync of $keys keys"
