@@ -120,6 +120,8 @@ check; [ "$(openssl x509 -noout -ext subjectAltName -in "$CRT" | tr -d ' \n')" =
 	fail "--standby 2: the certificate's extensions: $(openssl x509 -noout -ext subjectAltName,extendedKeyUsage -in "$CRT")"
 check; [ "$(openssl x509 -noout -fingerprint -sha256 -in "$CRT" | sed 's/.*=//')" = "$(sed -n 's/^certificate: .*(SHA-256 \(.*\))$/\1/p' "$TMP/out")" ] ||
 	fail "--standby 2: the fingerprint printed is not the certificate's"
+KEYLINE=$(value "$TMP/ud---standby-2/g1-1.ini" tls key | sed -n 2p)
+check; [ "${#KEYLINE}" -eq 64 ] || fail "--standby 2: no key in the user data"
 REC="$XDG_STATE_HOME/doagent-launch/g1.json"
 check; [ "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["group"], r["nodes"])' "$REC")" = "g1 3" ] ||
 	fail "--standby 2: the record: $(python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); r.pop("user_data"); print(r)' "$REC")"
@@ -448,6 +450,7 @@ launch status g9
 check; [ "$status" -eq 1 ] && grep -q 'no group g9' "$TMP/err" || fail "status of a destroyed group: exit $status: $(cat "$TMP/err")"
 prism_clean "list, replace, destroy"
 
-# The token appeared in no output.
+# The token, and the group's key (a line of its base64), appeared in no output.
 check; ! grep -qF "$TOKEN" "$TMP/all-output" || fail "the token was printed"
+check; ! grep -qF "$KEYLINE" "$TMP/all-output" || fail "the group's key was printed"
 finish
