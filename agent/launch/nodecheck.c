@@ -204,6 +204,7 @@ static bool handshake(const struct nodecheck_target *t, struct nodecheck_node *n
 		set_error(n, "TLS: out of memory");
 		return false;
 	}
+	errno = 0;
 	if (SSL_connect(c->ssl) != 1) {
 		v = SSL_get_verify_result(c->ssl);
 		if (t->ca_pem && v != X509_V_OK)
@@ -237,7 +238,10 @@ static int conn_write(struct conn *c, const char *p, size_t len)
 		ssize_t k;
 
 		if (c->ssl) {
-			int w = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+			int w;
+
+			errno = 0;
+			w = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
 
 			if (w <= 0) {
 				ERR_clear_error();
