@@ -95,6 +95,16 @@ group_ok() {
 		if [ "$i" -eq 1 ]; then want=self; else want=$primary_ip; fi
 		check; [ "$(value "$f" replication primary)" = "$want" ] ||
 			fail "$what: $name-$i: primary = $(value "$f" replication primary), not $want"
+		# What the agent makes of a standby's: a replica of the primary, and its Sentinel
+		# watching it.
+		if [ "$i" -eq 2 ]; then
+			rm -rf "$TMP/dry"
+			check; "$DOAGENT" --dry-run --user-data "$f" --metadata "$FIXTURES/metadata/full.json" \
+				--templates "$TEMPLATES" --output-dir "$TMP/dry" >"$TMP/dry.out" 2>&1 &&
+				grep -qx "replicaof $primary_ip 6380" "$TMP/dry/etc/redis/redis.conf" &&
+				grep -qx "sentinel monitor $name $primary_ip 6380 $(((n + 1) / 2 + 1))" "$TMP/dry/etc/redis/sentinel.conf" ||
+				fail "$what: $name-$i: doagent --dry-run: $(tail -n 3 "$TMP/dry.out"; grep -h 'replicaof\|monitor' "$TMP/dry/etc/redis/"*.conf 2>&1)"
+		fi
 		i=$((i + 1))
 	done
 }
