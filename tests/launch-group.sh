@@ -356,7 +356,7 @@ check; line_of gs-1 | grep -q ' ok$' && line_of gs-3 | grep -q ' ok$' || fail "s
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gs -addext subjectAltName=DNS:gs \
 	-keyout "$TMP/other.key" -out "$TMP/other.crt" 2>/dev/null
 node gs-2 "$TMP/other.crt" "$TMP/other.key" "$pub2" "$priv2" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv2"
-wait_until 10 sh -c "echo | openssl s_client -connect $pub2:$PORT >/dev/null 2>&1"
+check; wait_until 10 sh -c "echo | openssl s_client -connect $pub2:$PORT >/dev/null 2>&1" || fail "gs-2 with another certificate did not start"
 status_of
 check; [ "$status" -eq 1 ] && grep -q "^  problem: gs-2: TLS: the certificate shown is not the group's" "$TMP/out" ||
 	fail "status, another certificate: exit $status: $(cat "$TMP/out" "$TMP/err")"
@@ -396,6 +396,7 @@ check; [ "$status" -eq 1 ] && grep -q '^  problem: gs-1: unreachable' "$TMP/out"
 	grep -q "^  problem: gs-2: its link to its primary ($priv1:$PORT) is down" "$TMP/out" ||
 	fail "status, the primary gone: exit $status: $(cat "$TMP/out")"
 check; ! grep -qF "$PW" "$TMP/status-output" "$TMP/err" || fail "status printed the password"
+stop_pidfile "$TMP/redis-gs-2.pid" "$TMP/redis-gs-3.pid"
 prism_clean "status"
 
 # ---- 7. status of one droplet: its self-signed certificate cannot be verified ---------------
@@ -407,10 +408,29 @@ sleep 1.5
 PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["user_data"])' "$XDG_STATE_HOME/doagent-launch/one.json" >"$TMP/one.ini"; value "$TMP/one.ini" redis password)
 pub=$(addr one public)
 node one "$TMP/other.crt" "$TMP/other.key" "$pub" -- --requirepass "$PW"
-wait_until 10 sh -c "echo | openssl s_client -connect $pub:$PORT >/dev/null 2>&1"
+check; wait_until 10 sh -c "echo | openssl s_client -connect $pub:$PORT >/dev/null 2>&1" || fail "one: Redis did not start"
 launch status one
 check; [ "$status" -eq 0 ] && grep -q '^droplet one: healthy$' "$TMP/out" && grep -q '^TLS: not verified' "$TMP/out" &&
 	line_of one | grep -Eq "^one +$pub:$PORT +primary .* unverified +ok$" || fail "status of one droplet: exit $status: $(cat "$TMP/out" "$TMP/err")"
+# Without TLS: Redis' own port, in plaintext.
+printf '#doagent\n[redis]\nport = %s\nbind = public\n[tls]\nenabled = no\n' "$PORT" >"$TMP/plain.ini"
+launch create plain --launch-id plain --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
+	--user-data-file "$TMP/plain.ini" --no-wait
+sleep 1.5
+PW=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["user_data"])' "$XDG_STATE_HOME/doagent-launch/plain.json" >"$TMP/plain-sent.ini"; value "$TMP/plain-sent.ini" redis password)
+pub=$(addr plain public)
+redis-server --port "$PORT" --bind "$pub" --requirepass "$PW" --save '' --appendonly no --dir "$TMP" --logfile "$TMP/redis-plain.log" &
+echo $! >"$TMP/redis-plain.pid"
+at_exit "stop_pidfile $TMP/redis-plain.pid"
+check; wait_until 10 sh -c "REDISCLI_AUTH='$PW' redis-cli --no-auth-warning -h $pub -p $PORT PING | grep -q PONG" ||
+	fail "plain: Redis did not start: $(tail -n 3 "$TMP/redis-plain.log")"
+launch status plain -o json
+check; [ "$status" -eq 0 ] && python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["droplet"] == "plain" and o["healthy"] and o["nodes"][0]["tls"] == "off" and o["nodes"][0]["role"] == "primary", o
+assert o["nodes"][0]["certificate_sha256"] is None, o
+' "$TMP/out" || fail "status without TLS: exit $status: $(cat "$TMP/out" "$TMP/err")"
 launch status nosuch
 check; [ "$status" -eq 1 ] && grep -q 'no group nosuch' "$TMP/err" || fail "status of nothing: exit $status: $(cat "$TMP/err")"
 prism_clean "status of one droplet"
