@@ -356,7 +356,9 @@ static bool set_subject(X509 *x, const char *hostname)
 	       X509_set_issuer_name(x, name);
 }
 
-static bool add_extensions(X509 *x, const EVP_PKEY *key, GENERAL_NAMES *sans)
+/* client: clientAuth beside serverAuth, for a certificate that every node of a group
+ * presents both to its peers and as their client. */
+static bool add_extensions(X509 *x, const EVP_PKEY *key, GENERAL_NAMES *sans, bool client)
 {
 	_cleanup_(BASIC_CONSTRAINTS_freep) BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
 	_cleanup_(ASN1_BIT_STRING_freep) ASN1_BIT_STRING *ku = ASN1_BIT_STRING_new();
@@ -372,7 +374,8 @@ static bool add_extensions(X509 *x, const EVP_PKEY *key, GENERAL_NAMES *sans)
 	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1) ||
 	    (EVP_PKEY_is_a(key, "RSA") && !ASN1_BIT_STRING_set_bit(ku, 2, 1)))
 		return false;
-	if (!sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
+	if (!sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)) ||
+	    (client && !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth))))
 		return false;
 	/* RFC 5280's method 1: the SHA-1 of the subjectPublicKey bits. */
 	if (!X509_pubkey_digest(x, EVP_sha1(), digest, &len) ||
@@ -461,32 +464,21 @@ int tls_make_key(char **ret, char **ret_cause)
 	return 0;
 }
 
-int tls_make_self_signed(const char *key_pem, const struct metadata *md, char **ret,
-			 char **ret_cause)
+/* Sign a certificate for key with subject CN = cn and these SANs, as tls.h says. */
+static int make_certificate(EVP_PKEY *key, const char *cn, GENERAL_NAMES *sans, bool client,
+			    char **ret, char **ret_cause)
 {
-	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
-	_cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
 	_cleanup_(X509_freep) X509 *x = NULL;
 	_cleanup_(BIO_free_allp) BIO *out = NULL;
 	int r;
-
-	ERR_clear_error();
-	r = key_for(key_pem, &key, ret_cause);
-	if (r < 0)
-		return r == -ENOMEM ? r : -EINVAL;
-	r = sans_for(md, &sans);
-	if (r == -EINVAL)
-		return fail(ret_cause, -EIO, "metadata: an address that is not an IP address");
-	if (r < 0)
-		return fail(ret_cause, r, "subjectAltName: out of memory");
 
 	x = X509_new();
 	if (!x || !X509_set_version(x, X509_VERSION_3) || !set_random_serial(x) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -60 * 60) ||
 	    !X509_time_adj_ex(X509_getm_notAfter(x), TLS_SELF_SIGNED_DAYS, 0, NULL) ||
-	    !set_subject(x, md->hostname) || !X509_set_pubkey(x, key))
+	    !set_subject(x, cn) || !X509_set_pubkey(x, key))
 		return fail(ret_cause, -EIO, "cannot make the certificate");
-	if (!add_extensions(x, key, sans))
+	if (!add_extensions(x, key, sans, client))
 		return fail(ret_cause, -EIO, "cannot add the certificate's extensions");
 	if (!X509_sign(x, key, sign_digest(key)))
 		return fail(ret_cause, -EIO, "cannot sign the certificate");
@@ -498,6 +490,44 @@ int tls_make_self_signed(const char *key_pem, const struct metadata *md, char **
 	if (r < 0)
 		return fail(ret_cause, r, "cannot write the certificate as PEM");
 	return 0;
+}
+
+int tls_make_self_signed(const char *key_pem, const struct metadata *md, char **ret,
+			 char **ret_cause)
+{
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+	_cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
+	int r;
+
+	ERR_clear_error();
+	r = key_for(key_pem, &key, ret_cause);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	r = sans_for(md, &sans);
+	if (r == -EINVAL)
+		return fail(ret_cause, -EIO, "metadata: an address that is not an IP address");
+	if (r < 0)
+		return fail(ret_cause, r, "subjectAltName: out of memory");
+	return make_certificate(key, md->hostname, sans, false, ret, ret_cause);
+}
+
+int tls_make_group_certificate(const char *key_pem, const char *name, char **ret, char **ret_cause)
+{
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+	_cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *sans = NULL;
+	int r;
+
+	ERR_clear_error();
+	if (!dns_name_ok(name) || strlen(name) > TLS_CN_MAX)
+		return fail(ret_cause, -EINVAL, "a group's name must be a DNS name of at most %d characters",
+			    TLS_CN_MAX);
+	r = key_for(key_pem, &key, ret_cause);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	sans = sk_GENERAL_NAME_new_null();
+	if (!sans || san_add(sans, GEN_DNS, name, (int)strlen(name)) < 0)
+		return fail(ret_cause, -ENOMEM, "subjectAltName: out of memory");
+	return make_certificate(key, name, sans, true, ret, ret_cause);
 }
 
 int tls_check_pair(const char *cert_pem, const char *key_pem, char **ret_cause)

@@ -30,6 +30,18 @@ int tls_make_key(char **ret, char **ret_cause);
 int tls_make_self_signed(const char *key_pem, const struct metadata *md, char **ret, char **ret_cause);
 
 /*
+ * The one certificate of a replication group named name (doagent-launch create
+ * --standby), for key_pem (PEM): subject CN = name; subjectAltName = DNS:name and nothing
+ * else (the nodes' addresses are not known before they exist: peers trust the
+ * certificate itself, not a name in it); basicConstraints CA:FALSE; keyUsage
+ * digitalSignature; extendedKeyUsage serverAuth and clientAuth (every node is a server
+ * and its peers' client); a random serial; valid from one hour ago for
+ * TLS_SELF_SIGNED_DAYS. Returns 0 and a malloc'd PEM, or -EINVAL (a bad key, or a name
+ * that is not a DNS name of at most 64 characters) / -EIO with *ret_cause.
+ */
+int tls_make_group_certificate(const char *key_pem, const char *name, char **ret, char **ret_cause);
+
+/*
  * Check a user-supplied certificate (chain, PEM) and key: both parse, the key is the
  * certificate's, the leaf is valid now (not before its start, not expired) and is not
  * a CA. Returns 0, or -EBADMSG with *ret_cause naming what is wrong (never quoting

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A fake of the DigitalOcean API endpoints doagent-launch uses (python3 stdlib only).
 
-  droplets   POST /v2/droplets, GET /v2/droplets?tag_name=T, GET and DELETE
+  droplets   POST /v2/droplets (one "name", or "names": up to 10 droplets alike, as
+             DigitalOcean's multi-create), GET /v2/droplets?tag_name=T, GET and DELETE
              /v2/droplets/{id}, POST /v2/droplets/{id}/actions (shutdown, power_on),
              GET /v2/droplets/{id}/actions/{action_id}
   firewalls  POST and GET /v2/firewalls, DELETE /v2/firewalls/{id}
@@ -56,6 +57,10 @@ and only at run time:
   stuck_actions         a list of action types ("shutdown", "attach", ...) that stay
                         in progress and never take effect
   public_loopback       droplets get 127.0.0.x as their public address, x their number
+  private_loopback      active droplets show 127.0.1.x as their private address while
+                        it is on (10.10.0.x otherwise), so that a test can point
+                        doagent-launch status at servers on loopback; on while a group
+                        is made, the agent's parser refuses the standbys' primary
   serve_port            with public_loopback, a port P that an active droplet takes TCP
                         connections on, at its public address, as its doagent would:
                         when its user data names a [storage] volume, only once that
@@ -95,8 +100,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 HTML = b"<html><head><title>503 Service Unavailable</title></head><body>\x01upstream down</body></html>\n"
 FAULTS = ("status429_for", "retry_after", "ratelimit_zero", "reset_in", "status503_for",
           "lose_create", "get404_for", "never_active", "page_size", "active_after",
-          "action_after", "stuck_actions", "public_loopback", "serve_port", "rules")
-RUNTIME_DEFAULTS = {"stuck_actions": [], "public_loopback": False, "serve_port": 0, "rules": []}
+          "action_after", "stuck_actions", "public_loopback", "private_loopback", "serve_port",
+          "rules")
+RUNTIME_DEFAULTS = {"stuck_actions": [], "public_loopback": False, "private_loopback": False,
+                    "serve_port": 0, "rules": []}
 NOT_FOUND = "The resource you were accessing could not be found."
 ERROR_IDS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
              409: "conflict", 422: "unprocessable_entity", 429: "too_many_requests",
@@ -243,6 +250,9 @@ class State:
                     "v6": [{"ip_address": "2001:db8::%x" % n, "netmask": 64,
                             "gateway": "2001:db8::1", "type": "public"}],
                 }
+            for a in d["networks"]["v4"]:
+                if a["type"] == "private":
+                    a["ip_address"] = ("127.0.1.%d" if self.private_loopback else "10.10.0.%d") % d["_n"]
         for a in self.actions.values():
             if (a["status"] == "in-progress" and a["_stuck"] is False
                     and t >= a["_done_at"]):
@@ -566,9 +576,15 @@ class Handler(BaseHTTPRequestHandler):
     def create_droplet(self, st, body):
         if not isinstance(body, dict):
             return self.unprocessable(st, "the body is not a JSON object")
-        for name in ("name", "size"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                return self.unprocessable(st, "%s is required" % name)
+        names = body.get("names")
+        if names is not None:
+            if ("name" in body or not isinstance(names, list) or not 1 <= len(names) <= 10
+                    or not all(isinstance(n, str) and n for n in names)):
+                return self.unprocessable(st, "names must be 1 to 10 names, without name")
+        elif not isinstance(body.get("name"), str) or not body["name"]:
+            return self.unprocessable(st, "name is required")
+        if not isinstance(body.get("size"), str) or not body["size"]:
+            return self.unprocessable(st, "size is required")
         image = body.get("image")
         if not (isinstance(image, str) and image) and not (isinstance(image, int) and image > 0):
             return self.unprocessable(st, "You specified an invalid image for Droplet creation.")
@@ -598,13 +614,30 @@ class Handler(BaseHTTPRequestHandler):
                 return self.unprocessable(st, "This volume is already attached to a Droplet.")
         if len(volumes) > 15:
             return self.unprocessable(st, "At most 15 volumes may be attached to a Droplet.")
+        if names is not None and volumes:
+            return self.unprocessable(st, "A volume can be attached to one Droplet only.")
+        if "monitoring" in body and not isinstance(body["monitoring"], bool):
+            return self.unprocessable(st, "monitoring must be a boolean")
+        made = [self.make_droplet(st, body, name, image, region, tags, keys, volumes)
+                for name in (names or [body["name"]])]
+        if st.lose_create > 0:
+            st.lose_create -= 1
+            st.count("lost")
+            return LOST
+        st.count("created")
+        links = {"actions": [{"id": 7515 + i, "rel": "create",
+                              "href": "http://example.invalid/v2/actions/%d" % (7515 + i)}
+                             for i in range(len(made))]}
+        if names is not None:
+            return 202, {"droplets": [st.public(d) for d in made], "links": links}
+        return 202, {"droplet": st.public(made[0]), "links": links}
+
+    def make_droplet(self, st, body, name, image, region, tags, keys, volumes):
         n = len(st.droplets) + 1 + (st.next_id - 3164444)
         ident = st.next_id
         st.next_id += 1
-        if "monitoring" in body and not isinstance(body["monitoring"], bool):
-            return self.unprocessable(st, "monitoring must be a boolean")
         features = ["ipv6", "private_networking"] + (["monitoring"] if body.get("monitoring") else [])
-        d = {"id": ident, "name": body["name"], "memory": 1024, "vcpus": size_vcpus(body["size"]), "disk": 25,
+        d = {"id": ident, "name": name, "memory": 1024, "vcpus": size_vcpus(body["size"]), "disk": 25,
              "disk_info": [{"type": "local", "size": {"amount": 25, "unit": "gib"}}],
              "locked": False, "status": "new", "kernel": None,
              "created_at": now_iso(),
@@ -620,14 +653,7 @@ class Handler(BaseHTTPRequestHandler):
         st.droplets[str(ident)] = d
         for vid in volumes:
             st.volumes[vid]["droplet_ids"] = [ident]
-        if st.lose_create > 0:
-            st.lose_create -= 1
-            st.count("lost")
-            return LOST
-        st.count("created")
-        return 202, {"droplet": st.public(d),
-                     "links": {"actions": [{"id": 7515, "rel": "create",
-                                            "href": "http://example.invalid/v2/actions/7515"}]}}
+        return d
 
     def delete_droplet(self, st, d):
         del st.droplets[str(d["id"])]

@@ -373,6 +373,56 @@ static void test_lost_create(void **state)
 	doapi_free(api);
 }
 
+/* Several droplets with one POST ("names"); its answer lost: all of them made, one POST. */
+static void test_create_several(void **state)
+{
+	const char *const names[] = { "g-2", "g-3", NULL }, *const too_many[] = {
+		"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", NULL,
+	};
+	struct doapi_create req = { .names = names, .region = "nyc3", .size = "s-1vcpu-1gb",
+				    .image = "12345", .user_data = "#doagent\n", .tags = tags };
+	struct doapi *api;
+	struct doapi_droplet **l = NULL, *d = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+	json_object *s;
+
+	fake_start(NULL);
+	api = api_new();
+	assert_int_equal(doapi_droplets_create(api, &req, &l, &n, &cause), 0);
+	assert_null(cause);
+	assert_int_equal(n, 2);
+	assert_string_equal(l[0]->name, "g-2");
+	assert_string_equal(l[1]->name, "g-3");
+	assert_string_not_equal(l[0]->id, l[1]->id);
+	assert_string_equal(l[1]->tags[0], "doagent-launch-abc");
+	doapi_droplets_free(l, n);
+	s = fake_state();
+	assert_int_equal(state_droplets(s), 2);
+	assert_int_equal(state_int(s, "methods", "POST"), 1);
+	json_object_put(s);
+	/* One name through the one-droplet call, many through this one: refused here. */
+	assert_int_equal(doapi_droplet_create(api, &req, &d, &cause), -EINVAL);
+	check_cause(&cause);
+	req.names = too_many;
+	assert_int_equal(doapi_droplets_create(api, &req, &l, &n, &cause), -EINVAL);
+	check_cause(&cause);
+	doapi_free(api);
+	fake_stop();
+
+	fake_start("--lose-create", "1", NULL);
+	api = api_new();
+	req.names = names;
+	assert_int_equal(doapi_droplets_create(api, &req, &l, &n, &cause), -EAGAIN);
+	assert_non_null(strstr(cause, "ambiguous"));
+	check_cause(&cause);
+	s = fake_state();
+	assert_int_equal(state_droplets(s), 2);
+	assert_int_equal(state_int(s, "methods", "POST"), 1);
+	json_object_put(s);
+	doapi_free(api);
+}
+
 static void test_errors_and_token(void **state)
 {
 	struct doapi *api, *bad;
@@ -552,6 +602,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_create_get_delete, teardown),
+		cmocka_unit_test_teardown(test_create_several, teardown),
 		cmocka_unit_test_teardown(test_list_paginated, teardown),
 		cmocka_unit_test_teardown(test_retry_after, teardown),
 		cmocka_unit_test_teardown(test_ratelimit_reset, teardown),

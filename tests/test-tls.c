@@ -783,6 +783,72 @@ static void test_interop(void **state)
 	tmp_done(&t);
 }
 
+/* The group's certificate: DNS:NAME only, for servers and clients, no CA; the
+ * openssl CLI verifies a handshake against the certificate itself as the only trust
+ * anchor, as every node of a group and doagent-launch status do. */
+static void test_group_certificate(void **state)
+{
+	_cleanup_erase_ char *key = make_key();
+	_cleanup_free_ char *cert = NULL, *cause = NULL, *out = NULL, *cmd = NULL;
+	static const char *const want[] = { "DNS:redis-1", NULL };
+	X509 *x;
+	EVP_PKEY *k;
+	char cn[80];
+	int days, secs, status, port;
+	struct tmp t;
+	const char *c, *kp;
+	pid_t server;
+
+	assert_int_equal(tls_make_group_certificate(key, "redis-1", &cert, &cause), 0);
+	assert_null(cause);
+	assert_sans(cert, want);
+	x = parse_cert(cert);
+	k = parse_key(key);
+	assert_int_equal(X509_check_private_key(x, k), 1);
+	assert_int_equal(X509_verify(x, k), 1);
+	assert_true(X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)) > 0);
+	assert_string_equal(cn, "redis-1");
+	assert_int_equal(X509_check_ca(x), 0);
+	assert_false(X509_get_extension_flags(x) & EXFLAG_CA);
+	assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+	assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER | XKU_SSL_CLIENT);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_SERVER, 0), 1);
+	assert_int_equal(X509_check_purpose(x, X509_PURPOSE_SSL_CLIENT, 0), 1);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
+	assert_int_equal(days, TLS_SELF_SIGNED_DAYS);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	/* What every node checks of its user data. */
+	assert_int_equal(tls_check_pair(cert, key, &cause), 0);
+
+	tmp_init(&t);
+	c = tmp_write(&t, "group.crt", cert);
+	kp = tmp_write(&t, "group.key", key);
+	port = free_port();
+	server = start_server(port, c, kp, 1);
+	cmd = xprintf("openssl s_client -connect 127.0.0.1:%d -CAfile %s -verify_return_error", port, c);
+	out = run(cmd, &status);
+	if (!strstr(out, "Verify return code: 0 (ok)"))
+		fail_msg("the group's certificate does not verify against itself:\n%s", out);
+	assert_int_equal(status, 0);
+	kill(server, SIGTERM);
+	assert_int_equal(waitpid(server, NULL, 0), server);
+	tmp_done(&t);
+
+	/* A name that is no DNS name, or a bad key. */
+	free(cert);
+	cert = NULL;
+	free(cause);
+	cause = NULL;
+	assert_int_equal(tls_make_group_certificate(key, "bad name", &cert, &cause), -EINVAL);
+	assert_non_null(cause);
+	assert_null(cert);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(tls_make_group_certificate("garbage", "redis-1", &cert, &cause), -EINVAL);
+	assert_null(cert);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
@@ -790,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_self_signed_for_the_key_given),
 		cmocka_unit_test(test_self_signed_full),
 		cmocka_unit_test(test_self_signed_reserved),
+		cmocka_unit_test(test_group_certificate),
 		cmocka_unit_test(test_self_signed_no_private),
 		cmocka_unit_test(test_self_signed_hostnames_and_repeats),
 		cmocka_unit_test(test_self_signed_bad_key),

@@ -105,9 +105,9 @@ static char *launch_of(const struct doapi_alert *a, const char *name)
 	return TAKE_PTR(lid);
 }
 
-/* The droplets but except_id that carry tag: 0 when none, 1 (with the first's id in
- * other) when some, or -(exit status). */
-static int others_tagged(struct doapi *api, const char *tag, const char *except_id, char other[24])
+/* The droplets but those in except (a NULL-terminated list, or NULL) that carry tag: 0
+ * when none, 1 (with the first's id in other) when some, or -(exit status). */
+static int others_tagged(struct doapi *api, const char *tag, char *const *except, char other[24])
 {
 	_cleanup_free_ char *cause = NULL;
 	struct doapi_droplet **l = NULL;
@@ -119,7 +119,7 @@ static int others_tagged(struct doapi *api, const char *tag, const char *except_
 		return -launch_api_exit(r);
 	}
 	for (size_t i = 0; i < n && !found; i++)
-		if (!except_id || strcmp(l[i]->id, except_id) != 0) {
+		if (!except || !strv_contains(except, l[i]->id)) {
 			snprintf(other, 24, "%s", l[i]->id);
 			found = 1;
 		}
@@ -140,7 +140,7 @@ static int delete(struct doapi *api, const struct doapi_alert *a)
 	return 0;
 }
 
-int alerts_destroy(struct doapi *api, const char *tag, const char *name, const char *destroyed_id)
+int alerts_destroy(struct doapi *api, const char *tag, const char *name, char *const *destroyed)
 {
 	_cleanup_free_ char *cause = NULL;
 	_cleanup_strv_ char **kept = NULL, **orphaned = NULL;
@@ -177,7 +177,7 @@ int alerts_destroy(struct doapi *api, const char *tag, const char *name, const c
 		if (strv_contains(kept, t))
 			continue;
 		if (!strv_contains(orphaned, t)) {
-			k = others_tagged(api, t, destroyed_id, other);
+			k = others_tagged(api, t, destroyed, other);
 			if (k < 0) {
 				ex = -k;
 				break;

@@ -34,11 +34,11 @@ char *alerts_description(const struct alerts_kind *k, const char *lid, const cha
 /* Is a a policy of launch lid (see above)? */
 bool alerts_of_launch(const struct doapi_alert *a, const char *lid);
 
-/* destroy: delete the launch's policies and print each, once the droplet destroyed_id
- * is gone. With tag (the droplet's launch tag) those of that launch, kept (and said)
+/* destroy: delete the launch's policies and print each, once the droplets destroyed (a
+ * NULL-terminated list of ids, or NULL) are gone. With tag (the droplet's launch tag) those of that launch, kept (and said)
  * while another droplet carries the tag; with tag NULL (the droplet was gone already),
  * those whose description names the droplets name and whose launch tag no droplet
  * carries. 0, or an exit status after reporting why. */
-int alerts_destroy(struct doapi *api, const char *tag, const char *name, const char *destroyed_id);
+int alerts_destroy(struct doapi *api, const char *tag, const char *name, char *const *destroyed);
 
 #endif

@@ -1,4 +1,6 @@
-/* destroy ID|NAME: destroy a droplet, after asking on a terminal unless --force. Its
+/* destroy ID|NAME: destroy a droplet, or every node of the replication group NAME (the
+ * droplets tagged doagent-group:NAME that a launch made), after asking on a terminal
+ * unless --force. Its
  * volumes and those of its launch (tagged with its launch tag) are kept, and said, unless
  * --delete-volumes: then the launch's own volumes are deleted once the droplet has let
  * go of them; a volume the launch was given (--volume-name) is always kept. The launch's
@@ -14,6 +16,7 @@
 #include "alerts.h"
 #include "cmd.h"
 #include "doagent.h"
+#include "group.h"
 #include "strv.h"
 
 static bool confirm(const struct doapi_droplet *d)
@@ -115,13 +118,92 @@ static int settle_volumes(const struct launch_options *o, struct doapi *api,
 	return ex;
 }
 
+/* The nodes of group name: droplets with its tag, the tag doagent and a launch tag
+ * (others are said and left). 0 with *ret and *n (0 when there is no such group), or
+ * an exit status. */
+static int group_nodes(struct doapi *api, const char *name, struct doapi_droplet ***ret, size_t *n)
+{
+	_cleanup_free_ char *tag = group_name_valid(name) ? group_tag(name) : NULL, *cause = NULL;
+	struct doapi_droplet **l = NULL;
+	size_t m = 0;
+	int r;
+
+	*ret = NULL;
+	*n = 0;
+	if (!tag)
+		return 0;
+	r = doapi_droplets_by_tag(api, tag, &l, &m, &cause);
+	if (r < 0) {
+		launch_err("listing droplets tagged %s: %s", tag, launch_cause_or(cause, r));
+		return launch_api_exit(r);
+	}
+	for (size_t i = 0; i < m; i++) {
+		if (strv_contains(l[i]->tags, LAUNCH_TAG) && launch_tag_of(l[i])) {
+			l[(*n)++] = TAKE_PTR(l[i]);
+			continue;
+		}
+		printf("droplet %s (%s) carries tag %s but no launch tag: not doagent-launch's, kept\n", l[i]->id,
+		       l[i]->name ? l[i]->name : "", tag);
+		doapi_droplet_free(TAKE_PTR(l[i]));
+	}
+	*ret = l;
+	return 0;
+}
+
+/* destroy NAME of a group: every node, then the alert policies of their launches once
+ * no droplet carries a launch's tag. */
+static int destroy_group(const struct launch_options *o, struct doapi *api, const char *name,
+			 struct doapi_droplet **l, size_t n)
+{
+	_cleanup_strv_ char **gone = NULL, **tags = NULL;
+	int ex = 0;
+
+	if (!o->force) {
+		char line[16] = "";
+
+		fprintf(stderr, "Destroy group %s, its %zu droplets:", name, n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %s (%s)", l[i]->id, l[i]->name ? l[i]->name : "");
+		fprintf(stderr, "? [y/N] ");
+		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+			fprintf(stderr, "not destroyed\n");
+			return DOAGENT_EXIT_FAILURE;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *cause = NULL;
+		int r = doapi_droplet_delete(api, l[i]->id, &cause);
+
+		if (r < 0) {
+			launch_err("destroying droplet %s (%s): %s", l[i]->id, l[i]->name ? l[i]->name : "",
+				   launch_cause_or(cause, r));
+			ex = launch_api_exit(r);
+		} else {
+			printf("droplet %s (%s) destroyed\n", l[i]->id, l[i]->name ? l[i]->name : "");
+			if (strv_extend(&gone, l[i]->id) < 0 ||
+			    (!strv_contains(tags, launch_tag_of(l[i])) && strv_extend(&tags, launch_tag_of(l[i])) < 0)) {
+				launch_err("out of memory");
+				return DOAGENT_EXIT_FAILURE;
+			}
+		}
+	}
+	for (char **t = tags; t && *t; t++) {
+		int r = alerts_destroy(api, *t, NULL, gone);
+
+		ex = ex ? ex : r;
+	}
+	if (ex == 0)
+		printf("group %s destroyed\n", name);
+	return ex;
+}
+
 static int exec(const struct launch_options *o, char **argv)
 {
 	_cleanup_free_ char *cause = NULL, *tag = NULL;
 	struct doapi_volume **vols = NULL;
-	struct doapi_droplet *d = NULL;
+	struct doapi_droplet *d = NULL, **nodes = NULL;
 	struct doapi *api;
-	size_t n = 0;
+	size_t n = 0, n_nodes = 0;
 	int r, ex = 0;
 
 	if (!o->force && !isatty(STDIN_FILENO)) {
@@ -131,10 +213,22 @@ static int exec(const struct launch_options *o, char **argv)
 	api = launch_api_open(o);
 	if (!api)
 		return DOAGENT_EXIT_USAGE;
-	r = launch_resolve(api, argv[0], &d);
-	if (r < 0) {
+	ex = group_nodes(api, argv[0], &nodes, &n_nodes);
+	r = ex ? 0 : launch_resolve(api, argv[0], &d);
+	if (ex == 0 && r == 0 && n_nodes > 0) {
+		if (d) {
+			launch_err("both group %s and droplet %s (%s) have that name: destroy the droplet by its id", argv[0],
+				   d->id, argv[0]);
+			ex = DOAGENT_EXIT_FAILURE;
+		} else {
+			ex = destroy_group(o, api, argv[0], nodes, n_nodes);
+		}
+	}
+	doapi_droplets_free(nodes, n_nodes);
+	if (ex || n_nodes > 0 || r < 0) {
+		doapi_droplet_free(d);
 		doapi_free(api);
-		return -r;
+		return r < 0 ? -r : ex;
 	}
 	if (!d) {
 		printf("droplet %s: already gone\n", argv[0]);
@@ -163,7 +257,7 @@ static int exec(const struct launch_options *o, char **argv)
 		} else {
 			printf("droplet %s destroyed\n", d->id);
 			ex = settle_volumes(o, api, vols, n, tag, d->id);
-			r = tag ? alerts_destroy(api, tag, NULL, d->id) : 0;
+			r = tag ? alerts_destroy(api, tag, NULL, (char *const[]){ d->id, NULL }) : 0;
 			ex = ex ? ex : r;
 		}
 	}

@@ -21,6 +21,7 @@
 #include "backoff.h"
 #include "cmd.h"
 #include "doagent.h"
+#include "group.h"
 #include "payload.h"
 #include "record.h"
 #include "saga.h"
@@ -263,7 +264,13 @@ static int exec(const struct launch_options *o, char **argv)
 	s.region = old->region;
 	s.size = old->size_slug;
 	s.vpc_uuid = old->vpc_uuid;
-	if (!old->region || !old->size_slug) {
+	if (group_of(old)) {
+		/* create's record holds the first primary's user data: a standby would come back
+		 * a second first primary; and Sentinel, not replace, must decide who is primary. */
+		launch_err("droplet %s is a node of the replication group %s: replace does not move a group's nodes",
+			   old->id, group_of(old));
+		ex = DOAGENT_EXIT_FAILURE;
+	} else if (!old->region || !old->size_slug) {
 		launch_err("droplet %s: the API did not say its region and size", old->id);
 		ex = DOAGENT_EXIT_FAILURE;
 	} else if (!old->status || (strcmp(old->status, "active") != 0 && strcmp(old->status, "off") != 0)) {

@@ -9,6 +9,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_create_entry,
 	&cmd_list_entry,
 	&cmd_get_entry,
+	&cmd_status_entry,
 	&cmd_replace_entry,
 	&cmd_destroy_entry,
 	&cmd_validate_entry,

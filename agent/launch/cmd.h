@@ -17,6 +17,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_create_entry, cmd_list_entry, cmd_get_entry, cmd_replace_entry,
 	cmd_destroy_entry, cmd_validate_entry;
+extern const struct cmd_entry cmd_status_entry;
 
 /* Every command, in the order the usage lists them; NULL-terminated. */
 extern const struct cmd_entry *const cmd_table[];

@@ -546,11 +546,13 @@ static bool add_string(json_object *o, const char *key, const char *s)
 
 /* POST body to path, once: a 5xx or lost answer is ambiguous (-EAGAIN: "thing"
  * may exist); any other failure status is an error. On success *ret_answer holds
- * the parsed answer and *ret_object its member key (an object). */
+ * the parsed answer and *ret_object its member key (an object, or an array when the
+ * key ends in 's'). */
 static int post_create(struct doapi *api, const char *path, json_object *body, const char *what,
 		       const char *thing, const char *key, json_object **ret_answer,
 		       json_object **ret_object, char **ret_cause)
 {
+	json_type t = key[strlen(key) - 1] == 's' ? json_type_array : json_type_object;
 	_cleanup_(responsep) struct http_response r = {};
 	_cleanup_free_ char *url = NULL;
 	int k;
@@ -571,13 +573,15 @@ static int post_create(struct doapi *api, const char *path, json_object *body, c
 		return status_error(&r, what, ret_cause);
 	if ((k = parse_body(&r, what, ret_answer, ret_cause)) < 0)
 		return k;
-	return get_field(*ret_answer, key, json_type_object, false, what, ret_object, ret_cause);
+	return get_field(*ret_answer, key, t, false, what, ret_object, ret_cause);
 }
 
 json_object *doapi_droplet_body(const struct doapi_create *req)
 {
 	json_object *body = json_object_new_object();
-	bool ok = body && add_string(body, "name", req->name) &&
+	bool ok = body &&
+		  (req->names ? add(body, "names", string_array(req->names, false)) :
+				add_string(body, "name", req->name)) &&
 		  add_string(body, "region", req->region) && add_string(body, "size", req->size) &&
 		  add(body, "image", all_digits(req->image) ?
 					     json_object_new_int64(strtoll(req->image, NULL, 10)) :
@@ -604,7 +608,7 @@ int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 	json_object *droplet;
 	int k;
 
-	if (!req->name || !req->size || !req->image)
+	if (!req->name || req->names || !req->size || !req->image)
 		return strutil_cause(ret_cause, -EINVAL, "%s: name, size and image are required",
 				     what);
 	body = doapi_droplet_body(req);
@@ -615,6 +619,45 @@ int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 	if (k < 0)
 		return k;
 	return parse_droplet(droplet, what, ret, ret_cause);
+}
+
+int doapi_droplets_create(struct doapi *api, const struct doapi_create *req,
+			  struct doapi_droplet ***ret, size_t *n, char **ret_cause)
+{
+	static const char what[] = "creating the droplets";
+	_cleanup_json_ json_object *body = NULL, *answer = NULL;
+	struct doapi_droplet **l = NULL;
+	size_t want = 0, got;
+	json_object *droplets;
+	int k;
+
+	while (req->names && req->names[want])
+		want++;
+	if (want == 0 || want > DOAPI_MAX_NAMES || req->name || !req->size || !req->image)
+		return strutil_cause(ret_cause, -EINVAL, "%s: 1 to %d names, a size and an image are required",
+				     what, DOAPI_MAX_NAMES);
+	body = doapi_droplet_body(req);
+	if (!body)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	k = post_create(api, "/v2/droplets", body, what, "they", "droplets", &answer, &droplets,
+			ret_cause);
+	if (k < 0)
+		return k;
+	got = json_object_array_length(droplets);
+	if (got != want)
+		return strutil_cause(ret_cause, -EBADMSG, "%s: %zu droplets in the answer, not %zu", what,
+				     got, want);
+	l = calloc(got, sizeof *l);
+	if (!l)
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < got; i++)
+		if ((k = parse_droplet(json_object_array_get_idx(droplets, i), what, &l[i], ret_cause)) < 0) {
+			doapi_droplets_free(l, got);
+			return k;
+		}
+	*ret = l;
+	*n = got;
+	return 0;
 }
 
 int doapi_droplet_get(struct doapi *api, const char *id, struct doapi_droplet **ret,

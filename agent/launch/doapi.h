@@ -60,8 +60,12 @@ struct doapi_droplet {
 	unsigned vcpus;			/* 0 when not given */
 };
 
+/* How many droplets one create may ask for (DigitalOcean's limit). */
+#define DOAPI_MAX_NAMES 10
+
 struct doapi_create {
-	const char *name;		/* required */
+	const char *name;		/* required, but with names */
+	const char *const *names;	/* doapi_droplets_create: a droplet each (1 to 10) */
 	const char *region;		/* NULL: any */
 	const char *size;		/* required */
 	const char *image;		/* required: all digits is an image id, else a slug */
@@ -125,6 +129,11 @@ void doapi_droplets_free(struct doapi_droplet **l, size_t n);
 /* POST /v2/droplets, once. *ret is the new droplet (usually "new", no address). */
 int doapi_droplet_create(struct doapi *api, const struct doapi_create *req,
 			 struct doapi_droplet **ret, char **ret_cause);
+/* POST /v2/droplets with "names", once (-EAGAIN as for one droplet): a droplet for
+ * each of req->names, alike but for its name. *ret: the new droplets, as the answer
+ * lists them (one for each name, or -EBADMSG); *n: how many. */
+int doapi_droplets_create(struct doapi *api, const struct doapi_create *req,
+			  struct doapi_droplet ***ret, size_t *n, char **ret_cause);
 /* GET /v2/droplets/{id}. */
 int doapi_droplet_get(struct doapi *api, const char *id, struct doapi_droplet **ret,
 		      char **ret_cause);

@@ -22,6 +22,7 @@ struct launch_options {
 	char **alerts;				/* --alerts: email addresses */
 	const char *volume_name;		/* --volume-name */
 	unsigned long long volume_gib;		/* --volume; 0: none */
+	unsigned long long standby;		/* --standby: a group's standbys; 0: no group */
 	bool no_wait, keep_on_failure, dry_run, force, json, cloud_firewall, delete_volumes;
 	unsigned long long wait_timeout;	/* seconds */
 };

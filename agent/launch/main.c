@@ -25,7 +25,7 @@ static int parse(int argc, char **argv, struct launch_options *o)
 {
 	enum { O_API = 256, O_TOKFILE, O_IMAGE, O_REGION, O_SIZE, O_UDF, O_SSHKEY, O_TAG, O_VPC,
 	       O_NOWAIT, O_WAITTO, O_LID, O_KEEP, O_DRY, O_FORCE, O_CLOUDFW, O_VOLUME, O_VOLNAME,
-	       O_DELVOL, O_ALERTS };
+	       O_DELVOL, O_ALERTS, O_STANDBY };
 	static const struct option opts[] = {
 		{ "api-url", required_argument, NULL, O_API },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -47,6 +47,7 @@ static int parse(int argc, char **argv, struct launch_options *o)
 		{ "volume-name", required_argument, NULL, O_VOLNAME },
 		{ "delete-volumes", no_argument, NULL, O_DELVOL },
 		{ "alerts", required_argument, NULL, O_ALERTS },
+		{ "standby", required_argument, NULL, O_STANDBY },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -93,6 +94,16 @@ static int parse(int argc, char **argv, struct launch_options *o)
 		case O_ALERTS:
 			if (strv_extend(&o->alerts, optarg) < 0)
 				return DOAGENT_EXIT_FAILURE;
+			break;
+		case O_STANDBY:
+			if (strcmp(optarg, "1") == 0) {
+				launch_err("--standby 1: a group needs at least 2 standbys. Each node runs a Sentinel, and a failover needs a majority of the Sentinels: of 2, both, so losing either box stops any failover; 3 (a primary and 2 standbys) is the smallest group whose majority survives the loss of one box");
+				return DOAGENT_EXIT_USAGE;
+			}
+			if (strutil_parse_u64(optarg, 2, 4, &o->standby) < 0) {
+				launch_err("--standby: 2 to 4 standbys");
+				return DOAGENT_EXIT_USAGE;
+			}
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") == 0)

@@ -243,6 +243,177 @@ int payload_set_volume(struct payload *p, const char *what, const char *volume)
 	return payload_replace(p, what, add_key(p->data, "storage", "volume", volume));
 }
 
+/* value (a PEM block, ending in a line break or not) as the value of a key: its first
+ * line on the key's line, the others indented, no line break at the end. */
+static int pem_value(FILE *f, const char *pem)
+{
+	const char *p = pem;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (n > 0) {
+			if (p != pem)
+				fputs("\n    ", f);
+			fwrite(p, 1, n, f);
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+/* Refuse user data that a group cannot be made of; what is wrong is named by its key
+ * (the lines of the user data sent may differ from the file's: a generated password
+ * comes in under [redis]). */
+static int group_refused(const struct payload *p, const char *what)
+{
+	const struct config *c = &p->config;
+	const char *why = NULL;
+
+	if (payload_is_mime(p->data))
+		why = "MIME user data: create --standby adds the group's sections to INI user data only";
+	else if (c->replication_group || c->replication_primary || c->line[CONFIG_REPLICATION_QUORUM])
+		why = "[replication]: create --standby writes this section on every node; leave it out";
+	else if (!c->tls_enabled)
+		why = "[tls] enabled = no: a replication group needs TLS (clients, replicas and Sentinels reach each other over TLS only)";
+	else if (c->redis_bind == CONFIG_SCOPE_LOOPBACK)
+		why = "[redis] bind = loopback: a replication group needs the private network";
+	else if (c->line[CONFIG_TLS_CERTIFICATE] && !c->tls_certificate)
+		why = "[tls] certificate = self-signed: every node of a group presents and trusts one certificate; leave the key out (create --standby makes the group's) or give a PEM pair";
+	else if (c->storage_volume)
+		why = "[storage] volume: a volume is attached to one droplet, not to every node of a group";
+	if (!why)
+		return 0;
+	launch_err("%s: %s; nothing was sent", what, why);
+	return DOAGENT_EXIT_DATAERR;
+}
+
+int payload_make_group(struct payload *p, const char *what, const char *group, unsigned quorum,
+		       const char *cert_pem, const char *key_pem)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *f;
+	int ex = group_refused(p, what);
+
+	if (ex)
+		return ex;
+	if (!cert_pem != !key_pem || (!cert_pem && !p->config.tls_certificate)) {
+		launch_err("%s: no certificate for the group", what);
+		return DOAGENT_EXIT_FAILURE;
+	}
+	f = open_memstream(&out, &outlen);
+	if (!f) {
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	/* At the end, in sections of their own (a section may appear again), so that the
+	 * user's lines keep their numbers. */
+	fputs(p->data, f);
+	if (p->len > 0 && p->data[p->len - 1] != '\n')
+		fputc('\n', f);
+	if (cert_pem) {
+		fputs("\n[tls]\ncertificate = ", f);
+		pem_value(f, cert_pem);
+		fputs("\nkey = ", f);
+		pem_value(f, key_pem);
+		fputc('\n', f);
+	}
+	fprintf(f, "\n[replication]\ngroup = %s\nprimary = self\nquorum = %u\n", group, quorum);
+	if (fclose(f) != 0) {
+		if (out)
+			explicit_bzero(out, outlen);
+		free(out);
+		launch_err("out of memory");
+		return DOAGENT_EXIT_FAILURE;
+	}
+	return payload_replace(p, what, out);
+}
+
+/* A copy of data with "key = value" for the one-line key in the LAST section named
+ * section (NULL on ENOMEM, or *ret_found false when it has no such key). */
+static char *replace_key(const char *data, const char *section, const char *key,
+			 const char *value, bool *ret_found)
+{
+	const char *p = data, *target = NULL;
+	char *out = NULL;
+	size_t outlen = 0, klen = strlen(key);
+	bool in = false;
+	FILE *f;
+
+	/* Find the line first: the last one in a section of that name. */
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *e = nl ? nl : p + strlen(p), *k = p;
+
+		while (k < e && (*k == ' ' || *k == '\t'))
+			k++;
+		if (k < e && *k == '[') {
+			in = is_header(p, e, section);
+		} else if (in && k == p && (size_t)(e - k) > klen && strncmp(k, key, klen) == 0) {
+			/* not indented (a continuation line), and the key whole */
+			const char *q = k + klen + strspn(k + klen, " \t");
+
+			if (q < e && (*q == '=' || *q == ':'))
+				target = p;
+		}
+		p = nl ? nl + 1 : e;
+	}
+	*ret_found = target != NULL;
+	if (!target)
+		return NULL;
+	f = open_memstream(&out, &outlen);
+	if (!f)
+		return NULL;
+	fwrite(data, 1, target - data, f);
+	fprintf(f, "%s = %s", key, value);
+	p = strchr(target, '\n');
+	if (p)
+		fputs(p, f);
+	if (fclose(f) != 0) {
+		if (out)
+			explicit_bzero(out, outlen);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int payload_standby(const struct payload *p, const char *primary_ip, bool check, char **ret)
+{
+	static const char what[] = "the standbys' user data";
+	struct config c;
+	bool found = false;
+	char *data;
+	int ex;
+
+	data = replace_key(p->data, "replication", "primary", primary_ip, &found);
+	if (!data) {
+		if (found)
+			launch_err("out of memory");
+		else
+			launch_err("%s: the user data has no [replication] primary", what);
+		return found ? DOAGENT_EXIT_FAILURE : DOAGENT_EXIT_DATAERR;
+	}
+	if (!check) {
+		*ret = data;
+		return 0;
+	}
+	ex = payload_check(what, data, strlen(data), &c, NULL, true);
+	if (ex == 0 && (!c.replication_primary || strcmp(c.replication_primary, primary_ip) != 0)) {
+		launch_err("%s: [replication] primary is not %s", what, primary_ip);
+		ex = DOAGENT_EXIT_DATAERR;
+	}
+	config_done(&c);
+	if (ex) {
+		explicit_bzero(data, strlen(data));
+		free(data);
+		return ex;
+	}
+	*ret = data;
+	return 0;
+}
+
 char *payload_redact(const char *data)
 {
 	char *out = NULL;

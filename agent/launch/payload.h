@@ -55,6 +55,22 @@ int payload_replace(struct payload *p, const char *what, char *data);
  * an exit status after reporting why (65 when it names another). */
 int payload_set_volume(struct payload *p, const char *what, const char *volume);
 
+/* Make p the user data of a replication group's first primary (create --standby):
+ * append to it [tls] certificate and key, the group's PEM pair (cert_pem and key_pem;
+ * both NULL when the user data gives its own pair, which then is the group's), and
+ * [replication] group, primary = self and quorum, in sections of their own at the end.
+ * User data a group cannot be made of is refused (65, naming the key): MIME, one that
+ * sets [replication], TLS off, bind = loopback, certificate = self-signed, a [storage]
+ * volume. 0, or an exit status after reporting why. */
+int payload_make_group(struct payload *p, const char *what, const char *group, unsigned quorum,
+		       const char *cert_pem, const char *key_pem);
+
+/* The standbys' user data: p's (made by payload_make_group) with [replication] primary =
+ * primary_ip, checked as the agent will check it when check (without, primary_ip may be
+ * a placeholder, for a dry run). 0 with *ret (malloc'd; erase it), or an exit status
+ * after reporting why. */
+int payload_standby(const struct payload *p, const char *primary_ip, bool check, char **ret);
+
 /* Does the user data look like a MIME multipart document? */
 bool payload_is_mime(const char *data);
 

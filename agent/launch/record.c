@@ -105,6 +105,9 @@ int record_save(const struct record *r, char **ret_cause)
 	     (r->volume ? add(o, "volume", json_object_new_string(r->volume)) :
 			  json_object_object_add(o, "volume", NULL) == 0) &&
 	     add(o, "ssh_keys", TAKE_PTR(keys)) &&
+	     (r->group ? add(o, "group", json_object_new_string(r->group)) &&
+				 add(o, "nodes", json_object_new_int((int)r->nodes)) :
+			 true) &&
 	     add(o, "user_data", json_object_new_string(r->user_data));
 	json_object_put(keys);
 	if (dir && ok)
@@ -145,7 +148,7 @@ static int get_string(json_object *o, const char *key, bool nullable, char **ret
 
 static int parse(json_object *o, struct record *r)
 {
-	json_object *keys = NULL;
+	json_object *keys = NULL, *nodes = NULL;
 	int k = -EBADMSG;
 
 	if (!json_object_is_type(o, json_type_object) ||
@@ -155,6 +158,15 @@ static int parse(json_object *o, struct record *r)
 	    (k = get_string(o, "volume", true, &r->volume)) < 0 ||
 	    (k = get_string(o, "user_data", false, &r->user_data)) < 0)
 		return k;
+	/* A group's (absent from the records of single droplets). */
+	if (json_object_object_get_ex(o, "group", NULL)) {
+		if ((k = get_string(o, "group", false, &r->group)) < 0)
+			return k;
+		if (!json_object_object_get_ex(o, "nodes", &nodes) || !json_object_is_type(nodes, json_type_int) ||
+		    json_object_get_int64(nodes) < 1 || json_object_get_int64(nodes) > 64)
+			return -EBADMSG;
+		r->nodes = (unsigned)json_object_get_int64(nodes);
+	}
 	r->ssh_keys = calloc(1, sizeof(char *));
 	if (!r->ssh_keys)
 		return -ENOMEM;
@@ -217,7 +229,28 @@ void record_done(struct record *r)
 	free(r->name);
 	free(r->source);
 	free(r->volume);
+	free(r->group);
 	erase_and_freep(&r->user_data);
 	strv_free(r->ssh_keys);
 	*r = (struct record){ 0 };
+}
+
+int record_save_certificate(const char *launch_id, const char *pem, char **ret_path, char **ret_cause)
+{
+	_cleanup_free_ char *dir = record_dir(ret_cause), *path = NULL;
+	int k;
+
+	if (!dir)
+		return -ENOENT;
+	if (asprintf(&path, "%s/%s.crt", dir, launch_id) < 0) {
+		path = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	k = fileio_mkdir_p(dir, 0700);
+	if (k == 0)
+		k = fileio_write_atomic(path, pem, strlen(pem), 0644, (uid_t)-1, (gid_t)-1);
+	if (k < 0)
+		return strutil_cause(ret_cause, k, "%s: %s", path, strerror(-k));
+	*ret_path = TAKE_PTR(path);
+	return 0;
 }

@@ -20,6 +20,8 @@ struct record {
 	char *volume;		/* [storage] volume; NULL: none */
 	char *user_data;	/* as sent; erased when freed */
 	char **ssh_keys;	/* NULL-terminated, never NULL */
+	char *group;		/* create --standby: the group's name; NULL: none */
+	unsigned nodes;		/* the group's droplets (0: not a group) */
 };
 
 /* The SHA-256 of len bytes of data in hex (65 bytes with the NUL). */
@@ -36,5 +38,10 @@ int record_save(const struct record *r, char **ret_cause);
 int record_load(const char *launch_id, struct record *ret, char **ret_cause);
 
 void record_done(struct record *r);
+
+/* Write the group's certificate (PEM; not a secret) beside the record of launch_id, as
+ * <launch id>.crt, mode 0644, for clients to trust. 0 with *ret_path (malloc'd), or a
+ * negative errno with *ret_cause. */
+int record_save_certificate(const char *launch_id, const char *pem, char **ret_path, char **ret_cause);
 
 #endif

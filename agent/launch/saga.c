@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "backoff.h"
 #include "doagent.h"
 #include "saga.h"
 
@@ -45,6 +46,54 @@ int saga_run(struct saga *s, const struct saga_step *const *steps, size_t n)
 		if (steps[i]->undo && (ran & (UINT64_C(1) << i)))
 			steps[i]->undo(s, s->opt->keep_on_failure);
 	return ex;
+}
+
+static bool status_is(const struct doapi_droplet *d, const char *status)
+{
+	return d->status && strcmp(d->status, status) == 0;
+}
+
+int saga_wait_active(struct saga *s, struct backoff *b, const char *id, bool need_private,
+		     struct doapi_droplet **ret)
+{
+	uint64_t t0 = backoff_now_ms();
+
+	for (;;) {
+		struct doapi_droplet *d = NULL;
+		_cleanup_free_ char *cause = NULL;
+		uint64_t left = backoff_remaining_ms(b);
+		int r;
+
+		s->api->deadline_ms = left < 1000 ? 1000 : left;
+		r = doapi_droplet_get(s->api, id, &d, &cause);
+		if (r == -ENOENT && backoff_now_ms() - t0 < 30000) {
+			launch_progress_show(&s->progress, "droplet", id, "not visible yet");
+		} else if (r < 0) {
+			launch_progress_end(&s->progress);
+			launch_err("droplet %s: %s", id, launch_cause_or(cause, r));
+			return DOAGENT_EXIT_FAILURE;
+		} else {
+			launch_progress_show(&s->progress, "droplet", id, d->status ? d->status : "?");
+			if (status_is(d, "active") && d->public_ipv4 && (d->private_ipv4 || !need_private)) {
+				launch_progress_end(&s->progress);
+				*ret = d;
+				return 0;
+			}
+			if (status_is(d, "errored") || status_is(d, "archive") || status_is(d, "off")) {
+				launch_progress_end(&s->progress);
+				launch_err("droplet %s is %s", id, d->status);
+				doapi_droplet_free(d);
+				return DOAGENT_EXIT_FAILURE;
+			}
+			doapi_droplet_free(d);
+		}
+		if (!backoff_wait(b, 0)) {
+			launch_progress_end(&s->progress);
+			launch_err("droplet %s did not become active with a public%s address within %llus", id,
+				   need_private ? " and a private" : "", s->opt->wait_timeout);
+			return DOAGENT_EXIT_FAILURE;
+		}
+	}
 }
 
 int saga_plan_add(json_object *requests, const char *method, const char *path, json_object *body)

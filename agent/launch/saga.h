@@ -21,9 +21,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backoff.h"
 #include "config.h"
 #include "doapi.h"
 #include "launch.h"
+#include "payload.h"
 
 struct saga_droplet {
 	struct doapi_droplet *d;	/* as last seen */
@@ -75,6 +77,15 @@ struct saga {
 	struct saga_volume *volumes;
 	size_t n_volumes;
 
+	/* A replication group (create --standby): the droplets above are its first primary,
+	 * named name (NAME-1), adopted by the tag and that name; step_standbys adds the
+	 * standbys, named standby_names, with the primary's user data but for
+	 * [replication] primary (payload_standby). */
+	const char *group;		/* NULL: not a group */
+	const struct payload *payload;	/* the primary's user data, parsed */
+	char **standby_names;
+	size_t n_standby;
+
 	char *fw_id;			/* the cloud firewall */
 	bool fw_made;
 
@@ -108,6 +119,7 @@ struct saga_step {
 
 extern const struct saga_step step_volume, step_cloud_firewall, step_droplets, step_attach,
 	step_alerts, step_wait, step_shutdown, step_detach, step_port, step_retire;
+extern const struct saga_step step_standbys;
 
 /* Run steps[0..n) in order (n at most 64); on a failure undo as above, the steps that
  * ran (only reporting, with s->opt->keep_on_failure). Returns 0 or the failing step's
@@ -136,6 +148,13 @@ int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made);
 int saga_move_volumes(struct saga *s, enum saga_move m, const char *id);
 /* Undo that for the volumes marked (with keep, only say what is left). */
 void saga_unmove_volumes(struct saga *s, enum saga_move m, const char *id, bool keep);
+
+/* Wait until droplet id is active with a public IPv4 address (and a private one with
+ * need_private), polling at most 1.5 s apart under b's deadline and tolerating 404s for
+ * 30 s after the create, with progress. 0 with *ret the droplet as last seen, or an exit
+ * status after reporting why. */
+int saga_wait_active(struct saga *s, struct backoff *b, const char *id, bool need_private,
+		     struct doapi_droplet **ret);
 
 /* Print the primary droplet as launch_print_droplet does, with its volumes, the cloud
  * firewall, conn (NULL: none) and, for a replace, the old droplet and the downtime. */

@@ -16,7 +16,9 @@
 
 #include "backoff.h"
 #include "doagent.h"
+#include "group.h"
 #include "netaddr.h"
+#include "paths.h"
 #include "plan.h"
 #include "saga.h"
 #include "strv.h"
@@ -27,9 +29,10 @@ static const char *const anywhere[] = { "0.0.0.0/0", "::/0", NULL };
 struct cloud_fw {
 	char name[80];
 	char **allow, **ssh_allow;	/* addresses */
-	char ports[3][8];		/* ssh, redis, tls */
-	struct doapi_fw_rule in[4], out[3];
+	char ports[4][8];		/* ssh, redis, tls, sentinel */
+	struct doapi_fw_rule in[5], out[3];
 	const char *tags[2];
+	char *group_tags[2];		/* a group's own tag, the sources of its ports */
 	struct doapi_firewall_create req;
 };
 
@@ -37,6 +40,7 @@ static void cloud_fw_done(struct cloud_fw *f)
 {
 	strv_free(f->allow);
 	strv_free(f->ssh_allow);
+	free(f->group_tags[0]);
 }
 
 static int addrlist_strv(const struct config_addrlist *l, char ***ret)
@@ -55,8 +59,12 @@ static int addrlist_strv(const struct config_addrlist *l, char ***ret)
 	return 0;
 }
 
-/* The firewall's name: the tag, with the '_' a firewall name cannot hold as '-'. */
-static int cloud_fw_init(struct cloud_fw *f, const struct config *c, const char *tag)
+/* The firewall's name: the tag, with the '_' a firewall name cannot hold as '-'. A
+ * group's nodes (tagged doagent-group:NAME) reach each other's TLS port and Sentinel
+ * port, as their own firewalls let the VPC do: the TLS rule gets the group's tag as a
+ * source, and Sentinel's port is open to the group's tag and, as "vpc" is, to the private
+ * ranges (Sentinel-aware clients in the VPC). */
+static int cloud_fw_init(struct cloud_fw *f, const struct config *c, const char *tag, const char *group)
 {
 	unsigned open[2];
 	size_t n = 0;
@@ -73,12 +81,20 @@ static int cloud_fw_init(struct cloud_fw *f, const struct config *c, const char 
 	snprintf(f->ports[0], sizeof f->ports[0], "%u", c->firewall_ssh_port);
 	snprintf(f->ports[1], sizeof f->ports[1], "%u", open[0]);
 	snprintf(f->ports[2], sizeof f->ports[2], "%u", open[1]);
+	snprintf(f->ports[3], sizeof f->ports[3], "%u", SENTINEL_PORT);
+	if (group && !(f->group_tags[0] = group_tag(group)))
+		return -ENOMEM;
 
 	if (f->ssh_allow)
 		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[0], (const char *const *)f->ssh_allow, NULL };
-	for (int i = 0; i < 2; i++)
-		if (open[i] && f->allow)
-			f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[1 + i], (const char *const *)f->allow, NULL };
+	if (open[0] && f->allow)
+		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[1], (const char *const *)f->allow, NULL };
+	if ((open[1] && f->allow) || group)
+		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[2], open[1] ? (const char *const *)f->allow : NULL,
+						     (const char *const *)f->group_tags };
+	if (group)
+		f->in[n++] = (struct doapi_fw_rule){ "tcp", f->ports[3], private_ranges,
+						     (const char *const *)f->group_tags };
 	f->in[n++] = (struct doapi_fw_rule){ "icmp", "0", anywhere, NULL };
 	f->out[0] = (struct doapi_fw_rule){ "tcp", "0", anywhere, NULL };
 	f->out[1] = (struct doapi_fw_rule){ "udp", "0", anywhere, NULL };
@@ -139,7 +155,7 @@ static int run(struct saga *s)
 	struct cloud_fw f;
 	int r, ex = 0;
 
-	if (cloud_fw_init(&f, s->config, s->tag) < 0) {
+	if (cloud_fw_init(&f, s->config, s->tag, s->group) < 0) {
 		cloud_fw_done(&f);
 		launch_err("out of memory");
 		return DOAGENT_EXIT_FAILURE;
@@ -180,7 +196,7 @@ static int plan(const struct saga *s, json_object *requests)
 	struct cloud_fw f;
 	json_object *body = NULL;
 
-	if (cloud_fw_init(&f, s->config, s->tag) == 0)
+	if (cloud_fw_init(&f, s->config, s->tag, s->group) == 0)
 		body = doapi_firewall_body(&f.req);
 	cloud_fw_done(&f);
 	if (!body)

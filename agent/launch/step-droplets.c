@@ -2,7 +2,8 @@
  * The droplets: adopt those that carry the run's tag, then create the missing ones, each
  * with one POST. A create whose answer is lost (a timeout, a reset, a 5xx) is looked for
  * by the tag; when it cannot be found, the run stops unsettled, undoing nothing, and a
- * rerun with the same tag adopts it.
+ * rerun with the same tag adopts it. In a group, only the first primary is this step's:
+ * it adopts only a droplet of that name (the standbys are step_standbys').
  */
 #include "autoconfig.h"
 
@@ -39,6 +40,12 @@ static int add(struct saga *s, struct doapi_droplet *d, bool made)
 	return 0;
 }
 
+/* Is d one to adopt: in a group, only the droplet named like the first primary. */
+static bool ours(const struct saga *s, const struct doapi_droplet *d)
+{
+	return !s->group || (d->name && strcmp(d->name, s->name) == 0);
+}
+
 /* List the droplets that carry the tag and adopt, up to n_wanted, those not adopted yet.
  * Returns how many it adopted, or a negative errno with *cause. */
 static int adopt(struct saga *s, bool made, char **cause)
@@ -50,7 +57,7 @@ static int adopt(struct saga *s, bool made, char **cause)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (have(s, l[i]->id))
+		if (have(s, l[i]->id) || !ours(s, l[i]))
 			continue;
 		if (s->n_droplets >= s->n_wanted) {
 			launch_err("warning: %zu droplets carry tag %s; using %s", n, s->tag, s->droplets[0].d->id);

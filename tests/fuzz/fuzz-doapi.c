@@ -163,6 +163,12 @@ static void call(struct doapi *api, unsigned which)
 		.image = "debian-12-x64", .user_data = "#doagent\n[redis]\nport = 6379\n",
 		.ssh_keys = keys, .tags = tags,
 	};
+	static const char *const names[] = { "cache-2", "cache-3", NULL };
+	const struct doapi_create several = {
+		.names = names, .region = "nyc3", .size = "s-1vcpu-1gb",
+		.image = "debian-12-x64", .user_data = "#doagent\n[redis]\nport = 6379\n",
+		.ssh_keys = keys, .tags = tags,
+	};
 	const struct doapi_fw_rule inbound[] = {
 		{ .protocol = "tcp", .ports = "6379", .addresses = addresses },
 		{ .protocol = "tcp", .ports = "22", .tags = tags },
@@ -232,6 +238,9 @@ static void call(struct doapi *api, unsigned which)
 		r = doapi_droplet_action(api, "3164444", "shutdown", &a, &cause);
 		acted = true;
 		break;
+	case 13:
+		r = doapi_droplets_create(api, &several, &list, &n, &cause);
+		break;
 	default:
 		r = doapi_droplet_action_get(api, "3164444", "36804636", &a, &cause);
 		acted = true;
@@ -249,6 +258,9 @@ static void call(struct doapi *api, unsigned which)
 		for (size_t i = 0; i < n; i++)
 			check_droplet(list[i]);
 		FUZZ_CHECK(n <= 1 || list);
+		/* a droplet for each name asked for, or an error */
+		if (which % 16 == 13)
+			FUZZ_CHECK(n == 2);
 		if (id)
 			FUZZ_CHECK(*id && fuzz_printable(id) && !strchr(id, '/'));
 		if (which % 16 == 6 || which % 16 == 8)

@@ -1,0 +1,733 @@
+/* Checking a node from here, and judging a group: see nodecheck.h for the rules. */
+#include "autoconfig.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "buf.h"
+#include "macro.h"
+#include "nodecheck.h"
+#include "resp.h"
+#include "strutil.h"
+#include "strv.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
+
+/* ROLE's reply is an array of arrays; nothing deeper is read. */
+#define DEPTH_MAX 4
+
+struct conn {
+	int fd;
+	SSL *ssl;
+	char *buf;
+	size_t len, cap;
+};
+
+static void conn_done(struct conn *c)
+{
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	*c = (struct conn){ .fd = -1 };
+}
+
+static _printf_(2, 3) void set_error(struct nodecheck_node *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(n->error);
+	va_start(ap, fmt);
+	if (vasprintf(&n->error, fmt, ap) < 0)
+		n->error = NULL;
+	va_end(ap);
+}
+
+static bool documentation_address(const char *ip)
+{
+	return strncmp(ip, "192.0.2.", 8) == 0 || strncmp(ip, "198.51.100.", 11) == 0 ||
+	       strncmp(ip, "203.0.113.", 10) == 0;
+}
+
+/* A TCP connection to ip:port within timeout_ms, then blocking with that timeout on each
+ * read and write. 0 with *ret_fd, or a negative errno. */
+static int tcp_connect(const char *ip, unsigned port, int timeout_ms, int *ret_fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000 };
+	struct pollfd pfd;
+	_cleanup_close_ int fd = -1;
+	socklen_t el = sizeof(int);
+	int e = 0, r;
+
+	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (errno != EINPROGRESS)
+			return -errno;
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		do
+			r = poll(&pfd, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			return -errno;
+		if (e)
+			return -e;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static const char *errno_text(int r)
+{
+	return r == -ETIMEDOUT || r == -EAGAIN ? "no answer (timed out)" : strerror(-r);
+}
+
+/* The public address when it takes a connection, else the private one. */
+static bool reach(const struct nodecheck_target *t, struct nodecheck_node *n, struct conn *c)
+{
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	const char *addrs[2] = { t->public_ipv4, t->private_ipv4 };
+	static const char *const kind[2] = { "public", "private" };
+
+	for (int i = 0; i < 2; i++) {
+		int r;
+
+		if (!addrs[i])
+			continue;
+		if (documentation_address(addrs[i])) {
+			buf_printf(&why, "%s%s %s: a documentation address, not tried", why.len ? "; " : "",
+				   kind[i], addrs[i]);
+			continue;
+		}
+		r = tcp_connect(addrs[i], t->port, t->timeout_ms, &c->fd);
+		if (r == 0) {
+			snprintf(n->address, sizeof n->address, "%s", addrs[i]);
+			n->via_private = i == 1;
+			return true;
+		}
+		buf_printf(&why, "%s%s %s:%u: %s", why.len ? "; " : "", kind[i], addrs[i], t->port, errno_text(r));
+	}
+	set_error(n, "unreachable: %s", why.len ? why.data : "no address");
+	return false;
+}
+
+static void fingerprint(X509 *x, char out[96])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	out[0] = '\0';
+	if (!X509_digest(x, EVP_sha256(), md, &len) || len != 32)
+		return;
+	for (unsigned i = 0; i < len; i++)
+		snprintf(out + 3 * i, 4, i + 1 < len ? "%02X:" : "%02X", md[i]);
+}
+
+/* Trust exactly the certificates of pem: a group's one self-signed certificate is its
+ * own trust anchor (X509_V_FLAG_PARTIAL_CHAIN also lets a CA-issued leaf be one). */
+static int trust(SSL_CTX *ctx, const char *pem)
+{
+	_cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	int n = 0;
+
+	if (!bio)
+		return -ENOMEM;
+	for (;;) {
+		_cleanup_(X509_freep) X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+		if (!x)
+			break;
+		if (X509_STORE_add_cert(store, x) != 1)
+			return -EINVAL;
+		n++;
+	}
+	ERR_clear_error();
+	if (n == 0)
+		return -EINVAL;
+	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return 0;
+}
+
+static bool handshake(const struct nodecheck_target *t, struct nodecheck_node *n, struct conn *c)
+{
+	_cleanup_(SSL_CTX_freep) SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	_cleanup_(X509_freep) X509 *peer = NULL;
+	char text[256];
+	long v;
+
+	ERR_clear_error();
+	if (!ctx || !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+		set_error(n, "TLS: out of memory");
+		return false;
+	}
+	if (t->ca_pem && trust(ctx, t->ca_pem) < 0) {
+		set_error(n, "TLS: the group's certificate cannot be read");
+		return false;
+	}
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd)) {
+		set_error(n, "TLS: out of memory");
+		return false;
+	}
+	errno = 0;
+	if (SSL_connect(c->ssl) != 1) {
+		v = SSL_get_verify_result(c->ssl);
+		if (t->ca_pem && v != X509_V_OK)
+			set_error(n, "TLS: the certificate shown is not the group's (%s)", X509_verify_cert_error_string(v));
+		else {
+			unsigned long e = ERR_peek_last_error();
+
+			if (e)
+				ERR_error_string_n(e, text, sizeof text);
+			set_error(n, "TLS: no handshake (%s)", e ? text : errno ? strerror(errno) : "the connection was closed");
+		}
+		ERR_clear_error();
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return false;
+	}
+	n->verified = t->ca_pem && SSL_get_verify_result(c->ssl) == X509_V_OK;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	peer = SSL_get1_peer_certificate(c->ssl);
+#else
+	peer = SSL_get_peer_certificate(c->ssl);
+#endif
+	if (peer)
+		fingerprint(peer, n->fingerprint);
+	return true;
+}
+
+static int conn_write(struct conn *c, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t k;
+
+		if (c->ssl) {
+			int w;
+
+			errno = 0;
+			w = SSL_write(c->ssl, p, len > INT32_MAX ? INT32_MAX : (int)len);
+
+			if (w <= 0) {
+				ERR_clear_error();
+				return errno ? -errno : -EIO;
+			}
+			k = w;
+		} else {
+			k = send(c->fd, p, len, MSG_NOSIGNAL);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return -errno;
+		}
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* More bytes into c->buf: 0, -ECONNRESET when the peer closed, or a negative errno. */
+static int conn_fill(struct conn *c)
+{
+	ssize_t k;
+
+	if (c->cap - c->len < 4096) {
+		size_t cap = c->cap ? c->cap * 2 : 16384;
+		char *b;
+
+		if (cap > NODECHECK_REPLY_MAX)
+			cap = NODECHECK_REPLY_MAX;
+		if (cap <= c->len)
+			return -E2BIG;
+		b = realloc(c->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		c->buf = b;
+		c->cap = cap;
+	}
+	errno = 0;
+	if (c->ssl) {
+		int r = SSL_read(c->ssl, c->buf + c->len, (int)(c->cap - c->len));
+
+		if (r <= 0) {
+			int e = SSL_get_error(c->ssl, r);
+
+			ERR_clear_error();
+			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
+				return -ECONNRESET;
+			return errno ? -errno : -EIO;
+		}
+		k = r;
+	} else {
+		do
+			k = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		while (k < 0 && errno == EINTR);
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -ECONNRESET;
+	}
+	c->len += (size_t)k;
+	return 0;
+}
+
+/* One reply (an array's header only: its elements follow). 0 or a negative errno. */
+static int conn_reply(struct conn *c, struct resp_reply *ret)
+{
+	for (;;) {
+		long k = resp_parse(c->buf, c->len, ret);
+		int r;
+
+		if (k < 0)
+			return -EBADMSG;
+		if (k > 0) {
+			memmove(c->buf, c->buf + k, c->len - (size_t)k);
+			c->len -= (size_t)k;
+			return 0;
+		}
+		if ((r = conn_fill(c)) < 0)
+			return r;
+	}
+}
+
+/* Skip a reply's elements (an array's, recursively); with first, the first element's
+ * text. */
+static int skip_elements(struct conn *c, const struct resp_reply *r, unsigned depth, char **first)
+{
+	if (r->kind != RESP_ARRAY || r->integer <= 0)
+		return 0;
+	if (depth >= DEPTH_MAX)
+		return -EBADMSG;
+	for (long long i = 0; i < r->integer; i++) {
+		struct resp_reply e = { 0 };
+		int k = conn_reply(c, &e);
+
+		if (k == 0 && first && i == 0 && e.text)
+			*first = strdup(e.text);
+		if (k == 0)
+			k = skip_elements(c, &e, depth + 1, NULL);
+		resp_reply_done(&e);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+/* Send a command (each argument a bulk string). */
+static int command(struct conn *c, size_t argc, const char *const *argv)
+{
+	_cleanup_buf_ struct buf b = BUF_INIT;
+	int r = buf_printf(&b, "*%zu\r\n", argc);
+
+	for (size_t i = 0; r >= 0 && i < argc; i++)
+		r = buf_printf(&b, "$%zu\r\n%s\r\n", strlen(argv[i]), argv[i]);
+	if (r >= 0)
+		r = conn_write(c, b.data, b.len);
+	if (b.data)
+		explicit_bzero(b.data, b.len);
+	return r < 0 ? r : 0;
+}
+
+static const char *reply_text(int r)
+{
+	return r == -ECONNRESET ? "the connection was closed" : r == -EBADMSG ? "not Redis' protocol" :
+	       errno_text(r);
+}
+
+/* A request whose reply must be a simple string want (NULL: any) or, with ret_text, a
+ * bulk string. */
+static bool ask(struct conn *c, struct nodecheck_node *n, const char *what, size_t argc,
+		const char *const *argv, const char *want, char **ret_text)
+{
+	struct resp_reply r = { 0 };
+	int k = command(c, argc, argv);
+
+	if (k == 0)
+		k = conn_reply(c, &r);
+	if (k < 0) {
+		set_error(n, "%s: %s", what, reply_text(k));
+		return false;
+	}
+	if (r.kind == RESP_ERROR) {
+		/* Redis' first word (WRONGPASS, NOAUTH, LOADING, ...), never its text. */
+		size_t w = strcspn(r.text, " ");
+
+		set_error(n, "%s: Redis answered %.*s", what, (int)(w > 32 ? 32 : w), r.text);
+		resp_reply_done(&r);
+		return false;
+	}
+	if ((ret_text && r.kind != RESP_BULK) || (!ret_text && (r.kind != RESP_SIMPLE || (want && strcmp(r.text, want) != 0)))) {
+		set_error(n, "%s: an answer that is not Redis'", what);
+		resp_reply_done(&r);
+		return false;
+	}
+	if (ret_text)
+		*ret_text = TAKE_PTR(r.text);
+	resp_reply_done(&r);
+	return true;
+}
+
+static bool role(struct conn *c, struct nodecheck_node *n)
+{
+	static const char *const argv[] = { "ROLE" };
+	_cleanup_free_ char *first = NULL;
+	struct resp_reply r = { 0 };
+	int k = command(c, 1, argv);
+
+	if (k == 0)
+		k = conn_reply(c, &r);
+	if (k == 0 && r.kind != RESP_ARRAY)
+		k = r.kind == RESP_ERROR ? -EPERM : -EBADMSG;
+	if (k == 0)
+		k = skip_elements(c, &r, 0, &first);
+	resp_reply_done(&r);
+	if (k < 0 || !first) {
+		set_error(n, "ROLE: %s", k == -EPERM ? "refused" : reply_text(k < 0 ? k : -EBADMSG));
+		return false;
+	}
+	snprintf(n->role, sizeof n->role, "%s", first);
+	return true;
+}
+
+enum nodecheck_step nodecheck_run(const struct nodecheck_target *t, struct nodecheck_node *n)
+{
+	struct conn c = { .fd = -1 };
+	const char *auth[] = { "AUTH", "default", t->password };
+	static const char *const ping[] = { "PING" };
+	static const char *const info_repl[] = { "INFO", "replication" }, *const info_mem[] = { "INFO", "memory" };
+	_cleanup_free_ char *repl = NULL, *mem = NULL;
+
+	*n = (struct nodecheck_node){ .step = NODECHECK_TCP, .repl_offset = -1 };
+	if (!reach(t, n, &c))
+		goto out;
+	n->step = NODECHECK_TLS;
+	if (t->tls && !handshake(t, n, &c))
+		goto out;
+	n->step = NODECHECK_AUTH;
+	if (!t->password) {
+		set_error(n, "not asked: no password");
+		goto out;
+	}
+	if (!ask(&c, n, "AUTH", 3, auth, "OK", NULL))
+		goto out;
+	n->step = NODECHECK_PING;
+	if (!ask(&c, n, "PING", 1, ping, "PONG", NULL))
+		goto out;
+	n->step = NODECHECK_ROLE;
+	if (!role(&c, n))
+		goto out;
+	n->step = NODECHECK_INFO;
+	if (!ask(&c, n, "INFO replication", 2, info_repl, NULL, &repl) ||
+	    !ask(&c, n, "INFO memory", 2, info_mem, NULL, &mem))
+		goto out;
+	if (nodecheck_parse_info(repl, n) < 0 || nodecheck_parse_info(mem, n) < 0) {
+		set_error(n, "INFO: not of Redis' form");
+		goto out;
+	}
+	n->step = NODECHECK_DONE;
+out:
+	conn_done(&c);
+	return n->step;
+}
+
+void nodecheck_node_done(struct nodecheck_node *n)
+{
+	free(n->error);
+	free(n->replicas);
+	*n = (struct nodecheck_node){ 0 };
+}
+
+static int parse_ll(const char *s, long long min, long long *ret)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min)
+		return -EBADMSG;
+	*ret = v;
+	return 0;
+}
+
+static int copy_word(char *out, size_t size, const char *s)
+{
+	if (strlen(s) >= size || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != strlen(s))
+		return -EBADMSG;
+	strcpy(out, s);
+	return 0;
+}
+
+/* "ip=10.0.0.2,port=6380,state=online,offset=123,lag=0" */
+static int parse_replica(char *v, struct nodecheck_node *n)
+{
+	struct nodecheck_replica r = { .lag = -1 }, *l;
+	long long x;
+	char *save = NULL;
+
+	for (char *f = strtok_r(v, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(f, '=');
+
+		if (!eq)
+			return -EBADMSG;
+		*eq++ = '\0';
+		if (strcmp(f, "ip") == 0 && copy_word(r.ip, sizeof r.ip, eq) < 0)
+			return -EBADMSG;
+		if (strcmp(f, "state") == 0 && copy_word(r.state, sizeof r.state, eq) < 0)
+			return -EBADMSG;
+		if (strcmp(f, "port") == 0) {
+			if (parse_ll(eq, 0, &x) < 0 || x > 65535)
+				return -EBADMSG;
+			r.port = (unsigned)x;
+		}
+		if (strcmp(f, "offset") == 0 && parse_ll(eq, -1, &r.offset) < 0)
+			return -EBADMSG;
+		if (strcmp(f, "lag") == 0 && parse_ll(eq, -1, &r.lag) < 0)
+			return -EBADMSG;
+	}
+	if (!r.ip[0])
+		return -EBADMSG;
+	l = reallocarray(n->replicas, n->n_replicas + 1, sizeof *l);
+	if (!l)
+		return -ENOMEM;
+	n->replicas = l;
+	n->replicas[n->n_replicas++] = r;
+	return 0;
+}
+
+int nodecheck_parse_info(const char *text, struct nodecheck_node *n)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *save = NULL;
+	long long x;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *line = strtok_r(copy, "\r\n", &save); line && r == 0; line = strtok_r(NULL, "\r\n", &save)) {
+		char *v = strchr(line, ':');
+
+		if (line[0] == '#' || !v)
+			continue;
+		*v++ = '\0';
+		if (strcmp(line, "role") == 0)
+			r = copy_word(n->role, sizeof n->role, v);
+		else if (strcmp(line, "master_host") == 0)
+			r = copy_word(n->master_host, sizeof n->master_host, v);
+		else if (strcmp(line, "master_port") == 0) {
+			r = parse_ll(v, 0, &x);
+			n->master_port = r == 0 && x <= 65535 ? (unsigned)x : 0;
+		} else if (strcmp(line, "master_link_status") == 0)
+			r = copy_word(n->link, sizeof n->link, v);
+		else if (strcmp(line, "maxmemory_policy") == 0)
+			r = copy_word(n->policy, sizeof n->policy, v);
+		else if (strcmp(line, "used_memory") == 0 && (r = parse_ll(v, 0, &x)) == 0)
+			n->used_memory = (unsigned long long)x;
+		else if (strcmp(line, "mem_not_counted_for_evict") == 0 && (r = parse_ll(v, 0, &x)) == 0)
+			n->not_counted = (unsigned long long)x;
+		else if (strcmp(line, "maxmemory") == 0 && (r = parse_ll(v, 0, &x)) == 0)
+			n->maxmemory = (unsigned long long)x;
+		else if (strncmp(line, "slave", 5) == 0 && strspn(line + 5, "0123456789") == strlen(line + 5) && line[5])
+			r = parse_replica(v, n);
+	}
+	/* master_repl_offset on both; a replica's own is slave_repl_offset */
+	if (r == 0 && (strstr(text, "\nslave_repl_offset:") || strstr(text, "\nmaster_repl_offset:"))) {
+		const char *key = strstr(text, "\nslave_repl_offset:") ? "\nslave_repl_offset:" : "\nmaster_repl_offset:";
+		const char *p = strstr(text, key) + strlen(key);
+		char num[24];
+		size_t len = strcspn(p, "\r\n");
+
+		if (len == 0 || len >= sizeof num)
+			return -EBADMSG;
+		memcpy(num, p, len);
+		num[len] = '\0';
+		r = parse_ll(num, -1, &n->repl_offset);
+	}
+	return r;
+}
+
+/* ---- the verdict on a group ---- */
+
+static bool refuses_when_full(const char *policy)
+{
+	return strcmp(policy, "noeviction") == 0 || strncmp(policy, "volatile-", 9) == 0;
+}
+
+static int note(struct nodecheck_member *m, char ***l, const char *fmt, ...) _printf_(3, 4);
+static int note(struct nodecheck_member *m, char ***l, const char *fmt, ...)
+{
+	_cleanup_free_ char *s = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		s = NULL;
+		return -ENOMEM;
+	}
+	/* a member's own state, without its name */
+	if (m && !m->state) {
+		size_t k = strlen(m->name);
+
+		m->state = strdup(strncmp(s, m->name, k) == 0 && strncmp(s + k, ": ", 2) == 0 ? s + k + 2 : s);
+		if (!m->state)
+			return -ENOMEM;
+	}
+	return strv_extend(l, s);
+}
+
+#define NOTE(...)                                    \
+	do {                                         \
+		if (note(__VA_ARGS__) < 0)           \
+			goto oom;                    \
+	} while (0)
+
+static const struct nodecheck_replica *listed(const struct nodecheck_member *p, const struct nodecheck_member *m)
+{
+	for (size_t i = 0; i < p->node.n_replicas; i++) {
+		const struct nodecheck_replica *r = &p->node.replicas[i];
+
+		if ((m->private_ipv4 && strcmp(r->ip, m->private_ipv4) == 0) || strcmp(r->ip, m->node.address) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static bool follows(const struct nodecheck_member *m, const struct nodecheck_member *p)
+{
+	return (p->private_ipv4 && strcmp(m->node.master_host, p->private_ipv4) == 0) ||
+	       strcmp(m->node.master_host, p->node.address) == 0;
+}
+
+static bool done(const struct nodecheck_member *m)
+{
+	return m->checked && m->node.step == NODECHECK_DONE;
+}
+
+int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char ***ret_problems,
+		    char ***ret_warnings)
+{
+	_cleanup_strv_ char **problems = NULL, **warnings = NULL, **primaries = NULL;
+	struct nodecheck_member *p = NULL;
+	size_t answered = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		m[i].lag_bytes = m[i].lag_s = -1;
+		free(m[i].state);
+		m[i].state = NULL;
+		if (!m[i].checked)
+			NOTE(&m[i], &problems, "%s: not checked: %s", m[i].name, m[i].why_not ? m[i].why_not : "?");
+		else if (m[i].node.step != NODECHECK_DONE)
+			NOTE(&m[i], &problems, "%s: %s", m[i].name, m[i].node.error ? m[i].node.error : "failed");
+		else {
+			answered++;
+			if (strcmp(m[i].node.role, "master") == 0) {
+				p = &m[i];
+				if (strv_extend(&primaries, m[i].name) < 0)
+					goto oom;
+			}
+		}
+	}
+	if (expected && n < expected)
+		NOTE(NULL, &problems, "%zu of the group's %zu nodes found", n, expected);
+	if (answered && !primaries)
+		NOTE(NULL, &problems, "no primary: no node answered ROLE with master");
+	if (strv_length(primaries) > 1) {
+		_cleanup_free_ char *names = strv_join(primaries, ", ");
+
+		if (!names)
+			goto oom;
+		NOTE(NULL, &problems, "%zu primaries (%s): each takes writes the other does not see", strv_length(primaries), names);
+		p = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct nodecheck_member *r = &m[i];
+		const struct nodecheck_replica *e;
+
+		if (!done(r) || strcmp(r->node.role, "slave") != 0)
+			continue;
+		if (p && !follows(r, p)) {
+			NOTE(r, &problems, "%s: replicates from %s:%u, not from the primary %s", r->name,
+			     r->node.master_host[0] ? r->node.master_host : "?", r->node.master_port, p->name);
+			continue;
+		}
+		if (strcmp(r->node.link, "up") != 0)
+			NOTE(r, &problems, "%s: its link to its primary (%s:%u) is %s", r->name,
+			     r->node.master_host[0] ? r->node.master_host : "?", r->node.master_port,
+			     r->node.link[0] ? r->node.link : "unknown");
+		if (!p)
+			continue;
+		e = listed(p, r);
+		if (!e) {
+			NOTE(r, &problems, "%s: the primary %s does not list it among its replicas", r->name, p->name);
+			continue;
+		}
+		r->lag_s = e->lag;
+		if (p->node.repl_offset >= 0 && e->offset >= 0)
+			r->lag_bytes = p->node.repl_offset > e->offset ? p->node.repl_offset - e->offset : 0;
+		if (strcmp(e->state, "online") != 0)
+			NOTE(r, &problems, "%s: not in sync yet (%s)", r->name, e->state);
+		else if (e->lag > NODECHECK_LAG_MAX_S)
+			NOTE(r, &problems, "%s: %lld s since its last acknowledgement (more than %d s)", r->name, e->lag,
+			     NODECHECK_LAG_MAX_S);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct nodecheck_node *d = &m[i].node;
+		unsigned long long used = d->used_memory > d->not_counted ? d->used_memory - d->not_counted : 0;
+		double pct = d->maxmemory ? 100.0 * (double)used / (double)d->maxmemory : 0;
+
+		if (!done(&m[i]) || !d->maxmemory || !refuses_when_full(d->policy))
+			continue;
+		if (used >= d->maxmemory)
+			NOTE(&m[i], &problems, "%s: memory full (%.0f%% of maxmemory, %s): writes are refused", m[i].name, pct,
+			     d->policy);
+		else if (pct >= NODECHECK_MEMORY_WARN_PERCENT)
+			NOTE(&m[i], &warnings, "%s: memory at %.0f%% of maxmemory (%s: writes will be refused when full)",
+			     m[i].name, pct, d->policy);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!m[i].state && !(m[i].state = strdup("ok")))
+			goto oom;
+	*ret_problems = TAKE_PTR(problems);
+	*ret_warnings = TAKE_PTR(warnings);
+	return 0;
+oom:
+	return -ENOMEM;
+}

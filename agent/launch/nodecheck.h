@@ -1,0 +1,105 @@
+/*
+ * doagent-launch status: check a node of a group (or a droplet) from here, as a client
+ * reaches it, and judge a group from its nodes.
+ *
+ * MUST rules:
+ * - The password goes only into AUTH, as a RESP bulk string; the buffer that held it is
+ *   erased once sent; no message holds it (Redis' error text is never copied).
+ * - Only the addresses the API gave, on the port the user data names, are contacted; a
+ *   documentation address (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) never is.
+ * - Everything read is bounded (NODECHECK_REPLY_MAX) and every step has a deadline.
+ */
+#ifndef DOAGENT_NODECHECK_H
+#define DOAGENT_NODECHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Each connect, handshake and request; a node that is down costs two of them (its
+ * public address, then its private one). */
+#define NODECHECK_TIMEOUT_MS 3000
+/* Unhealthy: a replica that has not acknowledged the replication stream for longer, in
+ * seconds: past min-replicas-max-lag (10 s in a group's redis.conf) its primary no
+ * longer counts it, and it is no standby a failover can trust to be current. */
+#define NODECHECK_LAG_MAX_S 10
+/* Under a policy that refuses writes once memory is full (noeviction, volatile-*), used
+ * memory at this share of maxmemory is a warning; at maxmemory, writes are refused:
+ * unhealthy. Under allkeys-* a full memory is what evicting is for, and is not judged. */
+#define NODECHECK_MEMORY_WARN_PERCENT 90
+#define NODECHECK_REPLY_MAX (1024 * 1024)
+
+/* What to check and how to reach it. */
+struct nodecheck_target {
+	const char *public_ipv4, *private_ipv4;	/* NULL: none */
+	unsigned port;
+	bool tls;
+	const char *ca_pem;		/* the certificate(s) to trust; NULL: not verified */
+	const char *password;		/* NULL: unknown, the check stops after the handshake */
+	int timeout_ms;
+};
+
+enum nodecheck_step { NODECHECK_TCP, NODECHECK_TLS, NODECHECK_AUTH, NODECHECK_PING, NODECHECK_ROLE,
+		      NODECHECK_INFO, NODECHECK_DONE };
+
+/* A replica as its primary lists it (INFO replication, slaveN). */
+struct nodecheck_replica {
+	char ip[46];
+	unsigned port;
+	char state[24];			/* online, wait_bgsave, send_bulk, ... */
+	long long offset;
+	long long lag;			/* seconds since its last acknowledgement; -1: unknown */
+};
+
+struct nodecheck_node {
+	char address[46];		/* the address checked: "" when none took a connection */
+	bool via_private;
+	enum nodecheck_step step;	/* the step that failed, or NODECHECK_DONE */
+	char *error;			/* why it failed (malloc'd) */
+	bool verified;			/* the certificate was verified against ca_pem */
+	char fingerprint[96];		/* the certificate it showed: SHA-256, "AB:CD:..." */
+	/* ROLE and INFO */
+	char role[16];			/* master, slave */
+	char master_host[46];
+	unsigned master_port;
+	char link[16];			/* master_link_status: up, down */
+	long long repl_offset;		/* master_repl_offset; on a replica slave_repl_offset */
+	struct nodecheck_replica *replicas;
+	size_t n_replicas;
+	unsigned long long used_memory, not_counted, maxmemory;
+	char policy[32];
+};
+
+/* Check t: a TCP connection to its public address, else to its private one; the TLS
+ * handshake (verified when t->ca_pem); AUTH default, PING, ROLE, INFO replication and
+ * INFO memory. Fills *ret (nodecheck_node_done it in every case) and returns the step
+ * reached: NODECHECK_DONE when all passed. */
+enum nodecheck_step nodecheck_run(const struct nodecheck_target *t, struct nodecheck_node *ret);
+
+void nodecheck_node_done(struct nodecheck_node *n);
+
+/* Read INFO's text into n (role, the replication and memory fields). 0, or -EBADMSG
+ * when a field it needs is not of its form, or -ENOMEM. */
+int nodecheck_parse_info(const char *text, struct nodecheck_node *n);
+
+/* A node of a group as status shows it. */
+struct nodecheck_member {
+	const char *name;
+	const char *private_ipv4;	/* what its primary lists it by (replica-announce-ip) */
+	struct nodecheck_node node;
+	bool checked;			/* node holds nodecheck_run's result; else why_not */
+	const char *why_not;
+	long long lag_bytes, lag_s;	/* a replica's, against its primary; -1: unknown */
+	char *state;			/* "ok", or what is wrong with it (nodecheck_judge) */
+};
+
+/* Judge a group of n members (expected: how many there should be; 0 when unknown):
+ * unhealthy when a member was not checked or failed a step, there is no primary or more
+ * than one, fewer members than expected, a replica whose link is down, that follows
+ * another node than the primary, that the primary does not list online, or that lags
+ * more than NODECHECK_LAG_MAX_S, a node whose writes are refused for memory. Sets each
+ * member's lag and state; *ret_problems and *ret_warnings (NULL-terminated, or NULL
+ * when none). Returns 0 or -ENOMEM. */
+int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char ***ret_problems,
+		    char ***ret_warnings);
+
+#endif
