@@ -1,6 +1,7 @@
 #!/bin/sh
 # A replication group of three droplets on one VPC: booted Debian containers with
-# real redis-server and redis-sentinel, each with its own fake metadata service, the
+# real redis-server and redis-sentinel (s1 and s2 with stunnel's TLS, s3 with Redis'
+# own: [tls] engine), each with its own fake metadata service, the
 # VPC a bridge in a namespace of its own (which also holds the client, a VPC
 # neighbour). A Sentinel-aware client over TLS (python3-redis) given only a node's
 # connection details writes keys, each acknowledged with WAIT 1:
@@ -41,9 +42,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 	-keyout "$TMP/group.key" -out "$TMP/group.crt" 2>/dev/null
 CERT="$TMP/group.crt"
 
-userdata() { # FILE PRIMARY
+userdata() { # FILE PRIMARY [ENGINE]
 	{
-		printf '#doagent\n[redis]\npassword = %s\nbind = private\nmaxmemory = 1gb\n[tls]\ncertificate =\n' "$pw"
+		printf '#doagent\n[redis]\npassword = %s\nbind = private\nmaxmemory = 1gb\n[tls]\nengine = %s\ncertificate =\n' \
+			"$pw" "${3:-stunnel}"
 		sed 's/^/    /' "$TMP/group.crt"
 		printf 'key =\n'
 		sed 's/^/    /' "$TMP/group.key"
@@ -112,7 +114,13 @@ for n in s1 s2 s3; do
 	container_prepare "$n"
 	container_vpc_attach "$n" "10.134.0.1$i"
 	container_enable "$n" doagent.service
-	if [ $i -eq 1 ]; then userdata "$TMP/ud-$n.ini" self; else userdata "$TMP/ud-$n.ini" 10.134.0.11; fi
+	# s3 with Redis' own TLS, the others behind stunnel: the client finds the primary
+	# over TLS with either engine, and the nodes replicate across them.
+	case $n in
+	s1) userdata "$TMP/ud-$n.ini" self ;;
+	s2) userdata "$TMP/ud-$n.ini" 10.134.0.11 ;;
+	s3) userdata "$TMP/ud-$n.ini" 10.134.0.11 redis ;;
+	esac
 	metadata "$n" "$((7100 + i))" "10.134.0.1$i" "$TMP/ud-$n.ini"
 done
 container_boot s1
@@ -244,9 +252,11 @@ primary=$(client master | cut -d' ' -f1)
 pname=$(node_of "$primary")
 start_writer w3
 wait_for 30 sh -c "[ \$(awk '\$3 == \"ok\" && \$4 >= 1' $TMP/w3.log | wc -l) -ge 20 ]" || true
-# A client on the primary's side of the cut: SET then WAIT 1 on one connection, every 50 ms.
+# A client on the primary's side of the cut: SET then WAIT 1 on one connection, every 50 ms,
+# to the node's own TLS port on loopback (either engine listens there; s3 has no
+# plaintext port).
 CONTAINER_EXEC_TIMEOUT=300 container_exec "$pname" sh -c "i=0; while [ ! -e /run/stop-writer ] && [ \$i -lt 600 ]; do i=\$((i + 1));
-	printf 'SET p:%s %s\nWAIT 1 200\n' \$i \$i | REDISCLI_AUTH='$pw' redis-cli --no-auth-warning -p 6379 2>&1 | tr '\n' ' ' | sed \"s/^/\$i /\"; echo; sleep 0.05; done" \
+	printf 'SET p:%s %s\nWAIT 1 200\n' \$i \$i | REDISCLI_AUTH='$pw' redis-cli --no-auth-warning --tls --cacert /etc/doagent/tls/redis.crt -h 127.0.0.1 -p $tls_port 2>&1 | tr '\n' ' ' | sed \"s/^/\$i /\"; echo; sleep 0.05; done" \
 	>"$TMP/iso.log" 2>&1 &
 iso_pid=$!
 at_exit "stop_pid $iso_pid"
