@@ -181,6 +181,27 @@ int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made)
 	return 0;
 }
 
+int saga_add_droplet(struct saga *s, struct doapi_droplet *d, bool made)
+{
+	struct saga_droplet *l = reallocarray(s->droplets, s->n_droplets + 1, sizeof *l);
+
+	if (!l) {
+		doapi_droplet_free(d);
+		return -ENOMEM;
+	}
+	s->droplets = l;
+	s->droplets[s->n_droplets++] = (struct saga_droplet){ .d = d, .made = made };
+	return 0;
+}
+
+bool saga_has_droplet(const struct saga *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_droplets; i++)
+		if (strcmp(s->droplets[i].d->id, id) == 0)
+			return true;
+	return false;
+}
+
 static const char *const moves[] = { "attach", "detach" };
 static const char *const moved[] = { "attached to", "detached from" };
 

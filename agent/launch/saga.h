@@ -141,6 +141,9 @@ int saga_plan_action(json_object *requests, const char *type, const char *drople
 
 /* Take v into s's volumes (v is s's then, even on ENOMEM, when it is freed). 0 or -ENOMEM. */
 int saga_add_volume(struct saga *s, struct doapi_volume *v, bool made);
+/* The same for droplet d; and whether s has a droplet of that id. */
+int saga_add_droplet(struct saga *s, struct doapi_droplet *d, bool made);
+bool saga_has_droplet(const struct saga *s, const char *id);
 
 /* Attach every volume to droplet id (SAGA_ATTACH), or detach each from it (SAGA_DETACH),
  * each waited for within --wait-timeout, marking those it asks for. 0 or an exit

@@ -18,28 +18,6 @@
 #include "saga.h"
 #include "strv.h"
 
-static bool have(const struct saga *s, const char *id)
-{
-	for (size_t i = 0; i < s->n_droplets; i++)
-		if (strcmp(s->droplets[i].d->id, id) == 0)
-			return true;
-	return false;
-}
-
-/* Take d into s's list (d is s's then, even on ENOMEM, when it is freed). */
-static int add(struct saga *s, struct doapi_droplet *d, bool made)
-{
-	struct saga_droplet *l = reallocarray(s->droplets, s->n_droplets + 1, sizeof *l);
-
-	if (!l) {
-		doapi_droplet_free(d);
-		return -ENOMEM;
-	}
-	s->droplets = l;
-	s->droplets[s->n_droplets++] = (struct saga_droplet){ .d = d, .made = made };
-	return 0;
-}
-
 /* Is d one to adopt: in a group, only the droplet named like the first primary. */
 static bool ours(const struct saga *s, const struct doapi_droplet *d)
 {
@@ -57,13 +35,13 @@ static int adopt(struct saga *s, bool made, char **cause)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (have(s, l[i]->id) || !ours(s, l[i]))
+		if (saga_has_droplet(s, l[i]->id) || !ours(s, l[i]))
 			continue;
 		if (s->n_droplets >= s->n_wanted) {
 			launch_err("warning: %zu droplets carry tag %s; using %s", n, s->tag, s->droplets[0].d->id);
 			break;
 		}
-		r = add(s, TAKE_PTR(l[i]), made);
+		r = saga_add_droplet(s, TAKE_PTR(l[i]), made);
 		k++;
 	}
 	doapi_droplets_free(l, n);
@@ -116,7 +94,7 @@ static int create(struct saga *s)
 	r = doapi_droplet_create(s->api, &req, &d, &cause);
 
 	if (r == 0) {
-		if (add(s, d, true) < 0) {
+		if (saga_add_droplet(s, d, true) < 0) {
 			launch_err("out of memory");
 			return DOAGENT_EXIT_FAILURE;
 		}

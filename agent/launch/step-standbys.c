@@ -37,28 +37,6 @@ static const struct doapi_droplet *named(const struct saga *s, const char *name)
 	return NULL;
 }
 
-static bool have(const struct saga *s, const char *id)
-{
-	for (size_t i = 0; i < s->n_droplets; i++)
-		if (strcmp(s->droplets[i].d->id, id) == 0)
-			return true;
-	return false;
-}
-
-/* Take d into s's list (d is s's then, even on ENOMEM, when it is freed). */
-static int add(struct saga *s, struct doapi_droplet *d, bool made)
-{
-	struct saga_droplet *l = reallocarray(s->droplets, s->n_droplets + 1, sizeof *l);
-
-	if (!l) {
-		doapi_droplet_free(d);
-		return -ENOMEM;
-	}
-	s->droplets = l;
-	s->droplets[s->n_droplets++] = (struct saga_droplet){ .d = d, .made = made };
-	return 0;
-}
-
 /* The standbys' names that s has no droplet of yet. */
 static int missing(const struct saga *s, char ***ret)
 {
@@ -79,14 +57,14 @@ static int adopt(struct saga *s, bool made, char **cause)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		if (have(s, l[i]->id) || !l[i]->name || !strv_contains(s->standby_names, l[i]->name))
+		if (saga_has_droplet(s, l[i]->id) || !l[i]->name || !strv_contains(s->standby_names, l[i]->name))
 			continue;
 		if (named(s, l[i]->name)) {
 			launch_err("warning: more than one droplet tagged %s is named %s; using %s", s->tag,
 				   l[i]->name, named(s, l[i]->name)->id);
 			continue;
 		}
-		r = add(s, TAKE_PTR(l[i]), made);
+		r = saga_add_droplet(s, TAKE_PTR(l[i]), made);
 		k++;
 	}
 	doapi_droplets_free(l, n);
@@ -127,7 +105,7 @@ static int create(struct saga *s, char **names, const char *region, const char *
 		for (size_t i = 0; i < n && r == 0; i++) {
 			fprintf(stderr, "droplet %s (%s) created (launch id %s)\n", l[i]->id,
 				l[i]->name ? l[i]->name : "?", s->launch_id);
-			r = add(s, TAKE_PTR(l[i]), true);
+			r = saga_add_droplet(s, TAKE_PTR(l[i]), true);
 		}
 		doapi_droplets_free(l, n);
 		if (r < 0) {
