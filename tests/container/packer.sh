@@ -245,7 +245,7 @@ for pkg in gcc libcurl4-openssl-dev libssl-dev; do
 		fail "the build dependency $pkg is still installed"
 done
 cp "$example" "$root/root/ud.ini"
-check; [ "$(chroot "$root" /usr/sbin/doagent --check --user-data /root/ud.ini 2>&1)" = "user data: valid" ] ||
+check; [ "$(chroot "$root" /usr/sbin/doagent --check --user-data /root/ud.ini 2>&1 | head -n 1)" = "user data: valid" ] ||
 	fail "the installed doagent does not run: $(chroot "$root" /usr/sbin/doagent --check --user-data /root/ud.ini 2>&1)"
 rm -f "$root/root/ud.ini"
 check; grep -q '^doagent-build: no pending security updates$' "$TMP/provision.log" ||
