@@ -377,7 +377,7 @@ int boot_status(const char *root, bool json, bool show_secrets)
 		if (have_vol)
 			storage_record_print(&vol, stdout);
 		putchar('\n');
-		health_print(&health, stdout);
+		health_print(&health, NULL, stdout);
 		if (conn)
 			printf("\n%s", conn);
 		else if (s.result && strcmp(s.result, "success") == 0 && !show_secrets)

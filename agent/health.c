@@ -68,6 +68,7 @@ static const struct field fields[] = {
 	{ "master_link_down_since_seconds", F_I64, OFF(master_link_down_since_seconds), false },
 	{ "master_sync_in_progress", F_BOOL, OFF(master_sync_in_progress), false },
 	{ "min_slaves_good_slaves", F_I64, OFF(min_slaves_good_slaves), false },
+	{ "master_repl_offset", F_I64, OFF(master_repl_offset), false },
 };
 #undef OFF
 
@@ -254,7 +255,7 @@ static int parse_line(struct health_info *h, const char *name, const char *value
 int health_parse_info(const char *text, struct health_info *ret, char **ret_cause)
 {
 	struct health_info h = { .master_last_io_seconds_ago = -1, .master_link_down_since_seconds = -1,
-				 .min_slaves_good_slaves = -1 };
+				 .min_slaves_good_slaves = -1, .master_repl_offset = -1 };
 	bool seen[ELEMENTSOF(fields)] = { false };
 	const char *line = text;
 	unsigned lineno = 0;
@@ -456,9 +457,12 @@ static void judge_replication(struct judge *j, const struct health_info *h)
 	}
 }
 
-int health_judge(const struct health_info *h, enum health_verdict *ret, char ***ret_reasons)
+/* Judge h: the failing reasons first, then the warnings, in one list; *ret_n_failing
+ * says how many of them are failing ones. */
+static int judge(const struct health_info *h, enum health_verdict *ret, char ***ret_reasons, size_t *ret_n_failing)
 {
 	struct judge j = { .verdict = HEALTH_OK };
+	size_t n_failing;
 
 	if (strcmp(h->rdb_last_bgsave_status, "ok") != 0)
 		judge_add(&j, HEALTH_FAILING,
@@ -482,6 +486,7 @@ int health_judge(const struct health_info *h, enum health_verdict *ret, char ***
 		judge_add(&j, HEALTH_WARNING, "%llu clients connected of maxclients %llu: more are refused",
 			  h->connected_clients, h->maxclients);
 	judge_replication(&j, h);
+	n_failing = strv_length(j.failing);
 	for (char **w = j.warning; j.r >= 0 && w && *w; w++)
 		j.r = strv_extend(&j.failing, *w);
 	strv_free(j.warning);
@@ -491,6 +496,30 @@ int health_judge(const struct health_info *h, enum health_verdict *ret, char ***
 	}
 	*ret = j.verdict;
 	*ret_reasons = j.failing;
+	*ret_n_failing = n_failing;
+	return 0;
+}
+
+int health_judge(const struct health_info *h, enum health_verdict *ret, char ***ret_reasons)
+{
+	size_t n_failing;
+
+	return judge(h, ret, ret_reasons, &n_failing);
+}
+
+int health_judge_report(struct health_report *r)
+{
+	enum health_verdict v;
+	char **reasons;
+	size_t n_failing;
+	int k = judge(&r->info, &v, &reasons, &n_failing);
+
+	if (k < 0)
+		return k;
+	strv_free(r->reasons);
+	r->verdict = v;
+	r->reasons = reasons;
+	r->n_failing = n_failing;
 	return 0;
 }
 
@@ -587,10 +616,30 @@ int health_unchecked(const char *why, struct health_report *ret)
 	return ret->unchecked ? 0 : -ENOMEM;
 }
 
-static int failing(struct health_report *r, const char *what, const char *cause)
+int health_fail(struct health_report *r, const char *fmt, ...)
 {
+	size_t n = strv_length(r->reasons);
+	char *s = NULL, **l;
+	va_list ap;
+	int k;
+
+	va_start(ap, fmt);
+	k = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return -ENOMEM;
+	l = reallocarray(r->reasons, n + 2, sizeof *l);
+	if (!l) {
+		free(s);
+		return -ENOMEM;
+	}
+	l[n] = NULL;
+	/* failing reasons come before the warnings */
+	memmove(l + r->n_failing + 1, l + r->n_failing, (n + 1 - r->n_failing) * sizeof *l);
+	l[r->n_failing++] = s;
+	r->reasons = l;
 	r->verdict = HEALTH_FAILING;
-	return strv_extendf(&r->reasons, "%s: %s", what, cause);
+	return 0;
 }
 
 int health_check(const char *root, uint64_t timeout_ms, struct health_report *ret)
@@ -644,9 +693,9 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 	if (r == -ENOMEM)
 		goto nomem;
 	if (r == -EACCES)
-		r = failing(&rep, "Redis refuses the password of redis.conf", cause ? cause : "AUTH refused");
+		r = health_fail(&rep, "Redis refuses the password of redis.conf: %s", cause ? cause : "AUTH refused");
 	else if (r < 0)
-		r = failing(&rep, "Redis does not answer", cause ? cause : strerror(-r));
+		r = health_fail(&rep, "Redis does not answer: %s", cause ? cause : strerror(-r));
 	else {
 		free(cause);
 		cause = NULL;
@@ -655,10 +704,10 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 		r = health_parse_info(info, &rep.info, &cause);
 		rep.info.min_replicas_to_write = min;
 		if (r == -EBADMSG)
-			r = failing(&rep, "Redis' INFO cannot be understood", cause ? cause : "bad INFO");
+			r = health_fail(&rep, "Redis' INFO cannot be understood: %s", cause ? cause : "bad INFO");
 		else if (r >= 0) {
 			rep.answered = true;
-			r = health_judge(&rep.info, &rep.verdict, &rep.reasons);
+			r = health_judge_report(&rep);
 		}
 	}
 	if (r < 0)
@@ -682,12 +731,13 @@ static void print_uptime(unsigned long long s, FILE *f)
 		fprintf(f, "%llu s", s);
 }
 
-static void print_replication(const struct health_info *h, FILE *f)
+static void print_replication(const struct health_info *h, const char *in, FILE *f)
 {
 	size_t i;
 
 	if (strcmp(h->role, "slave") == 0) {
-		fprintf(f, "role:       replica of %s:%u, link %s", h->master_host, h->master_port, h->master_link_status);
+		fprintf(f, "%srole:       replica of %s:%u, link %s", in, h->master_host, h->master_port,
+			h->master_link_status);
 		if (strcmp(h->master_link_status, "up") == 0 && h->master_last_io_seconds_ago >= 0)
 			fprintf(f, ", last heard %lld s ago", h->master_last_io_seconds_ago);
 		else if (h->master_link_down_since_seconds >= 0)
@@ -695,7 +745,7 @@ static void print_replication(const struct health_info *h, FILE *f)
 		fputc('\n', f);
 		return;
 	}
-	fprintf(f, "role:       primary, %zu replica%s", h->n_replicas, h->n_replicas == 1 ? "" : "s");
+	fprintf(f, "%srole:       primary, %zu replica%s", in, h->n_replicas, h->n_replicas == 1 ? "" : "s");
 	if (h->min_replicas_to_write && h->min_slaves_good_slaves >= 0)
 		fprintf(f, " (%lld following closely; writes need %u)", h->min_slaves_good_slaves,
 			h->min_replicas_to_write);
@@ -703,58 +753,60 @@ static void print_replication(const struct health_info *h, FILE *f)
 	for (i = 0; i < h->n_replicas; i++) {
 		const struct health_replica *r = &h->replicas[i];
 
-		fprintf(f, "replica:    %s:%u %s, offset %lld", r->ip, r->port, r->state, r->offset);
+		fprintf(f, "%sreplica:    %s:%u %s, offset %lld", in, r->ip, r->port, r->state, r->offset);
 		if (r->lag >= 0)
 			fprintf(f, ", lag %lld s", r->lag);
 		fputc('\n', f);
 	}
 }
 
-void health_print(const struct health_report *r, FILE *f)
+void health_print(const struct health_report *r, const char *in, FILE *f)
 {
 	const struct health_info *h = &r->info;
 	const struct eviction_policy *p;
 	char used[32], max[32];
 
+	if (!in)
+		in = "";
 	if (!r->checked) {
-		fprintf(f, "health:     not checked: %s\n", r->unchecked ? r->unchecked : "unknown");
+		fprintf(f, "%shealth:     not checked: %s\n", in, r->unchecked ? r->unchecked : "unknown");
 		return;
 	}
-	fprintf(f, "health:     %s", health_verdict_name(r->verdict));
+	fprintf(f, "%shealth:     %s", in, health_verdict_name(r->verdict));
 	for (char **l = r->reasons; l && *l; l++)
-		fprintf(f, "%s%s\n", l == r->reasons ? ": " : "            ", *l);
+		fprintf(f, "%s%s%s\n", l == r->reasons ? ": " : in, l == r->reasons ? "" : "            ", *l);
 	if (!r->reasons)
 		fputc('\n', f);
 	if (!r->answered) {
-		fprintf(f, "redis:      at %s\n", r->address ? r->address : "?");
+		fprintf(f, "%sredis:      at %s\n", in, r->address ? r->address : "?");
 		return;
 	}
-	fprintf(f, "redis:      %s at %s, up ", h->redis_version, r->address);
+	fprintf(f, "%sredis:      %s at %s, up ", in, h->redis_version, r->address);
 	print_uptime(h->uptime_in_seconds, f);
 	fputc('\n', f);
-	print_replication(h, f);
+	print_replication(h, in, f);
 	human_bytes(h->used_memory, used, sizeof(used));
 	if (h->maxmemory) {
 		human_bytes(h->maxmemory, max, sizeof(max));
-		fprintf(f, "memory:     %s of %s maxmemory (%.1f%%: %llu of %llu bytes), %s\n", used, max,
+		fprintf(f, "%smemory:     %s of %s maxmemory (%.1f%%: %llu of %llu bytes), %s\n", in, used, max,
 			health_memory_percent(h), h->used_memory, h->maxmemory, h->maxmemory_policy);
 	} else
-		fprintf(f, "memory:     %s, no maxmemory (no limit), %s\n", used, h->maxmemory_policy);
+		fprintf(f, "%smemory:     %s, no maxmemory (no limit), %s\n", in, used, h->maxmemory_policy);
 	p = eviction_find(h->maxmemory_policy);
 	if (p)
-		fprintf(f, "            %s\n", p->full);
-	fprintf(f, "keys:       %llu (%llu with a TTL); since start: %llu evicted, %llu expired", h->keys,
+		fprintf(f, "%s            %s\n", in, p->full);
+	fprintf(f, "%skeys:       %llu (%llu with a TTL); since start: %llu evicted, %llu expired", in, h->keys,
 		h->keys_with_ttl, h->evicted_keys, h->expired_keys);
 	if (h->oom_errors)
 		fprintf(f, ", %llu writes refused (OOM)", h->oom_errors);
 	if (h->noreplicas_errors)
 		fprintf(f, ", %llu writes refused (NOREPLICAS)", h->noreplicas_errors);
 	fputc('\n', f);
-	fprintf(f, "clients:    %llu connected", h->connected_clients);
+	fprintf(f, "%sclients:    %llu connected", in, h->connected_clients);
 	if (h->maxclients)
 		fprintf(f, " of at most %llu", h->maxclients);
 	fprintf(f, "; %llu connections rejected since start\n", h->rejected_connections);
-	fprintf(f, "saving:     last RDB save %s", h->rdb_last_bgsave_status);
+	fprintf(f, "%ssaving:     last RDB save %s", in, h->rdb_last_bgsave_status);
 	if (h->aof_enabled)
 		fprintf(f, "; AOF on, last write %s, last rewrite %s\n", h->aof_last_write_status,
 			h->aof_last_bgrewrite_status);
@@ -851,6 +903,8 @@ json_object *health_to_json(const struct health_report *r)
 	json_object_object_add(repl, "replicas", replicas);
 	json_object_object_add(repl, "min_slaves_good_slaves",
 			       h->min_slaves_good_slaves >= 0 ? json_object_new_int64(h->min_slaves_good_slaves) : NULL);
+	json_object_object_add(repl, "master_repl_offset",
+			       h->master_repl_offset >= 0 ? json_object_new_int64(h->master_repl_offset) : NULL);
 	json_object_object_add(repl, "min_replicas_to_write",
 			       h->min_replicas_to_write ? json_object_new_int64(h->min_replicas_to_write) : NULL);
 	json_object_object_add(o, "replication", repl);

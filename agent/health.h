@@ -71,6 +71,7 @@ struct health_info {
 	size_t n_replicas;
 	long long min_slaves_good_slaves;	/* -1: INFO did not say (min-replicas-* unset) */
 	unsigned long long noreplicas_errors;	/* errorstat_NOREPLICAS: writes refused for want of replicas */
+	long long master_repl_offset;	/* the replication stream's offset; -1: INFO did not say */
 	/* not from INFO: redis.conf's min-replicas-to-write (health_check sets it) */
 	unsigned min_replicas_to_write;
 };
@@ -108,6 +109,12 @@ int health_judge(const struct health_info *h, enum health_verdict *ret, char ***
 
 const char *health_verdict_name(enum health_verdict v);
 
+struct health_report;
+
+/* health_judge on r->info, into r->verdict, r->reasons and r->n_failing (replacing any
+ * reasons r had). Returns 0 or -ENOMEM. */
+int health_judge_report(struct health_report *r);
+
 /* Where and how to reach Redis, from its redis.conf. */
 struct health_conf {
 	unsigned port;		/* "port" (Redis' default 6379 when absent); 0: no TCP */
@@ -131,6 +138,7 @@ struct health_report {
 	struct health_info info;
 	enum health_verdict verdict;
 	char **reasons;		/* NULL-terminated; NULL when ok */
+	size_t n_failing;	/* the first n_failing reasons are failing ones, the rest warnings */
 };
 
 /*
@@ -146,8 +154,13 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 /* A report that says why Redis was not asked. Returns 0 or -ENOMEM. */
 int health_unchecked(const char *why, struct health_report *ret);
 
-/* For doagent --status: lines "health:     VERDICT: reason" and the numbers. */
-void health_print(const struct health_report *r, FILE *f);
+/* Make r failing, with a reason (after its other failing reasons, before its warnings):
+ * Redis did not answer, refused the password or answered no INFO. 0 or -ENOMEM. */
+int health_fail(struct health_report *r, const char *fmt, ...) _printf_(2, 3);
+
+/* For doagent --status and doagent-launch status: lines "health:     VERDICT: reason"
+ * and the numbers, each line after indent (NULL: none). */
+void health_print(const struct health_report *r, const char *indent, FILE *f);
 
 /* The report as JSON (INFO's field names), or NULL on ENOMEM. */
 json_object *health_to_json(const struct health_report *r);

@@ -151,6 +151,7 @@ static void test_parse_primary(void **state)
 	assert_string_equal(j.info.replicas[0].state, "online");
 	assert_int_equal(j.info.replicas[0].offset, 107);
 	assert_int_equal(j.info.replicas[0].lag, 1);
+	assert_int_equal(j.info.master_repl_offset, 107);
 	assert_int_equal(j.verdict, HEALTH_OK);
 	assert_null(j.reasons);
 	judged_done(&j);
@@ -338,6 +339,52 @@ static void test_reasons_order(void **state)
 	judged_done(&j);
 }
 
+/* health_judge_report counts the failing reasons; health_fail puts its reason after
+ * them, before the warnings. */
+static void test_report_failing(void **state)
+{
+	_cleanup_free_ char *base = fixture("primary-one-replica.txt");
+	_cleanup_free_ char *text = withv(base, "loading", "1", "rdb_last_bgsave_status", "err", NULL);
+	_cleanup_free_ char *cause = NULL;
+	struct health_report r = { .checked = true, .answered = true };
+
+	assert_int_equal(health_parse_info(text, &r.info, &cause), 0);
+	assert_int_equal(health_judge_report(&r), 0);
+	assert_int_equal(r.verdict, HEALTH_FAILING);
+	assert_int_equal(r.n_failing, 1);
+	assert_int_equal(strv_length(r.reasons), 2);
+	assert_non_null(strstr(r.reasons[0], "RDB save failed"));
+	assert_non_null(strstr(r.reasons[1], "loading"));
+	assert_int_equal(health_fail(&r, "Redis does not answer: %s", "no answer (timed out)"), 0);
+	assert_int_equal(r.n_failing, 2);
+	assert_int_equal(strv_length(r.reasons), 3);
+	assert_string_equal(r.reasons[1], "Redis does not answer: no answer (timed out)");
+	assert_non_null(strstr(r.reasons[2], "loading"));
+	/* judged again: the reasons replaced, not added to */
+	assert_int_equal(health_judge_report(&r), 0);
+	assert_int_equal(r.n_failing, 1);
+	assert_int_equal(strv_length(r.reasons), 2);
+	health_report_done(&r);
+
+	/* a warning alone */
+	text = (free(text), withv(base, "loading", "1", NULL));
+	assert_int_equal(health_parse_info(text, &r.info, &cause), 0);
+	assert_int_equal(health_judge_report(&r), 0);
+	assert_int_equal(r.verdict, HEALTH_WARNING);
+	assert_int_equal(r.n_failing, 0);
+	/* from nothing */
+	assert_int_equal(health_fail(&r, "%s", "gone"), 0);
+	assert_int_equal(r.verdict, HEALTH_FAILING);
+	assert_string_equal(r.reasons[0], "gone");
+	assert_non_null(strstr(r.reasons[1], "loading"));
+	assert_null(r.reasons[2]);
+	health_report_done(&r);
+	assert_int_equal(health_fail(&r, "%s", "alone"), 0);
+	assert_string_equal(r.reasons[0], "alone");
+	assert_null(r.reasons[1]);
+	health_report_done(&r);
+}
+
 static void expect_bad(const char *text, const char *in_cause, const char *not_in_cause)
 {
 	_cleanup_free_ char *cause = NULL;
@@ -479,11 +526,11 @@ static void test_print(void **state)
 {
 	_cleanup_free_ char *base = fixture("primary-one-replica.txt");
 	_cleanup_free_ char *text = withv(base, "used_memory", "4198400", "evicted_keys", "0", NULL);
-	_cleanup_free_ char *out = NULL, *out2 = NULL, *cause = NULL;
+	_cleanup_free_ char *out = NULL, *out2 = NULL, *out3 = NULL, *cause = NULL;
 	_cleanup_json_ json_object *j = NULL, *j2 = NULL;
 	struct health_report r = { .checked = true, .answered = true };
 	struct health_report u;
-	json_object *v;
+	json_object *v, *v2;
 	size_t len;
 	FILE *f;
 
@@ -491,7 +538,7 @@ static void test_print(void **state)
 	assert_int_equal(health_parse_info(text, &r.info, &cause), 0);
 	assert_int_equal(health_judge(&r.info, &r.verdict, &r.reasons), 0);
 	f = open_memstream(&out, &len);
-	health_print(&r, f);
+	health_print(&r, NULL, f);
 	fclose(f);
 	assert_non_null(strstr(out, "health:     failing: writes are refused (OOM): 4198400 bytes used, over maxmemory (4194304 bytes, 4.00 MiB), and noeviction evicts nothing\n"));
 	assert_non_null(strstr(out, "redis:      7.0.15 at 127.0.0.1:6379, up "));
@@ -513,13 +560,31 @@ static void test_print(void **state)
 	assert_true(json_object_object_get_ex(j, "reasons", &v));
 	assert_int_equal(json_object_array_length(v), 1);
 	assert_true(json_object_object_get_ex(j, "replication", &v));
+	assert_true(json_object_object_get_ex(v, "master_repl_offset", &v2));
+	assert_int_equal(json_object_get_int64(v2), 107);
 	assert_true(json_object_object_get_ex(v, "replicas", &v));
 	assert_int_equal(json_object_array_length(v), 1);
+
+	/* indented (doagent-launch status): every line, a reason's continuation too */
+	health_info_done(&r.info);
+	text = (free(text), withv(base, "used_memory", "4198400", "loading", "1", NULL));
+	assert_int_equal(health_parse_info(text, &r.info, &cause), 0);
+	assert_int_equal(health_judge_report(&r), 0);
+	f = open_memstream(&out3, &len);
+	health_print(&r, "    ", f);
+	fclose(f);
+	assert_non_null(strstr(out3, "    health:     failing: writes are refused (OOM)"));
+	assert_non_null(strstr(out3, "evicts nothing\n                loading its data from disk"));
+	assert_non_null(strstr(out3, "\n    redis:      7.0.15 at 127.0.0.1:6379, up "));
+	assert_non_null(strstr(out3, "\n                Nothing is evicted"));
+	assert_non_null(strstr(out3, "\n    saving:     last RDB save ok; AOF off\n"));
+	for (const char *l = out3; *l; l = strchr(l, '\n') + 1)
+		assert_int_equal(strncmp(l, "    ", 4), 0);
 	health_report_done(&r);
 
 	assert_int_equal(health_unchecked("live health: run as root", &u), 0);
 	f = open_memstream(&out2, &len);
-	health_print(&u, f);
+	health_print(&u, NULL, f);
 	fclose(f);
 	assert_string_equal(out2, "health:     not checked: live health: run as root\n");
 	j2 = health_to_json(&u);
@@ -668,7 +733,7 @@ static void report_text(const struct health_report *r, char **ret)
 	FILE *f = open_memstream(ret, &len);
 
 	assert_non_null(f);
-	health_print(r, f);
+	health_print(r, NULL, f);
 	fputs(json_object_to_json_string(j), f);
 	fclose(f);
 }
@@ -797,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_replication),
 		cmocka_unit_test(test_min_replicas),
 		cmocka_unit_test(test_reasons_order),
+		cmocka_unit_test(test_report_failing),
 		cmocka_unit_test(test_bad_info),
 		cmocka_unit_test(test_lf_and_unknown),
 		cmocka_unit_test(test_conf),

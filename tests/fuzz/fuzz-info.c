@@ -41,7 +41,7 @@ static void check_info(const char *text)
 	FUZZ_NONNULL(r.address);
 	f = open_memstream(&out, &len);
 	FUZZ_NONNULL(f);
-	health_print(&r, f);
+	health_print(&r, NULL, f);
 	fclose(f);
 	for (char *p = out; *p; p++)
 		FUZZ_CHECK(*p == '\n' || (*p >= 0x20 && *p <= 0x7e));
