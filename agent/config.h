@@ -8,6 +8,11 @@
 
 #include "netaddr.h"
 
+/* A group's redis.conf: a primary takes writes only while this many replicas follow it
+ * within min-replicas-max-lag (agent/templates/redis.conf; doagent-launch status judges
+ * a node's health with it, as doagent --status does with the redis.conf it reads). */
+#define CONFIG_GROUP_MIN_REPLICAS_TO_WRITE 1
+
 enum config_type {
 	CONFIG_PORT,		/* unsigned, min..max */
 	CONFIG_BOOL,		/* yes/no, true/false, on/off */

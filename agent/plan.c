@@ -439,6 +439,8 @@ static int set_group_vars(struct builder *b)
 
 	/* Every template variable exists, group or not: the templates are checked whole. */
 	r = render_vars_set_bool(v, "group", c->replication_group != NULL);
+	if (r >= 0)
+		r = render_vars_setf(v, "min_replicas_to_write", 0, "%u", CONFIG_GROUP_MIN_REPLICAS_TO_WRITE);
 	if (r >= 0 && !c->replication_group) {
 		if ((r = render_vars_set(v, "group_name", "", 0)) < 0 ||
 		    (r = render_vars_set(v, "private_ip", b->private_ipv4 ? b->private_ipv4->address : "", 0)) < 0 ||
