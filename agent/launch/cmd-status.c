@@ -2,10 +2,11 @@
  * status NAME: the nodes of the group NAME, found by its tag doagent-group:NAME as
  * libcluster_droplet finds its nodes (or the one droplet NAME), each checked from here
  * as a client reaches it (nodecheck.h): TCP to its public address, else its private one;
- * TLS, verified against the group's certificate; AUTH, PING, ROLE; INFO replication and
- * memory. The password, port and certificate come from create's record of the launch
- * (record.h), never from the command line. One line a node, then the verdict: exit 1
- * when the group is unhealthy.
+ * TLS, verified against the group's certificate; AUTH, PING; INFO, judged as doagent
+ * --status judges it (health.h). The password, port and certificate come from create's
+ * record of the launch (record.h), never from the command line. One line a node and its
+ * health under it, then the verdict: exit 1 when the group is unhealthy (a node's
+ * health failing makes it so; a warning does not).
  */
 #include "autoconfig.h"
 
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "doagent.h"
 #include "group.h"
 #include "nodecheck.h"
@@ -169,6 +171,10 @@ static int check(struct status *st, size_t *ret_expected, bool *ret_verify_all)
 			m->why_not = "it has no launch tag, so no record of its password";
 		} else if (!l->have) {
 			m->why_not = l->why_not;
+		}
+		if (m->why_not) {
+			if (health_unchecked(m->why_not, &m->node.health) < 0)
+				return -ENOMEM;
 		} else {
 			const struct nodecheck_target t = {
 				.public_ipv4 = d->public_ipv4,
@@ -177,6 +183,7 @@ static int check(struct status *st, size_t *ret_expected, bool *ret_verify_all)
 				.tls = l->p.tls,
 				.ca_pem = l->p.config.tls_certificate,
 				.password = l->p.password,
+				.min_replicas_to_write = l->p.config.replication_group ? CONFIG_GROUP_MIN_REPLICAS_TO_WRITE : 0,
 				.timeout_ms = NODECHECK_TIMEOUT_MS,
 			};
 
@@ -205,10 +212,16 @@ static void size_text(unsigned long long b, char *out, size_t size)
 		snprintf(out, size, "%.1f%c", v, units[u]);
 }
 
+/* Only for a node that answered INFO. */
 static const char *role_name(const struct nodecheck_node *n)
 {
-	return strcmp(n->role, "master") == 0 ? "primary" : strcmp(n->role, "slave") == 0 ? "replica" :
-	       n->role[0] ? n->role : "-";
+	return strcmp(n->health.info.role, "master") == 0 ? "primary" : "replica";
+}
+
+/* Its link to its primary, for a replica that answered INFO; else NULL. */
+static const char *link_of(const struct nodecheck_node *n, bool answered)
+{
+	return answered && strcmp(n->health.info.role, "slave") == 0 ? n->health.info.master_link_status : NULL;
 }
 
 static const char *tls_state(const struct nodecheck_member *m, const struct launch_info *l)
@@ -233,31 +246,33 @@ static const struct launch_info *info_of(const struct status *st, const struct d
 static void print_text(const struct status *st, const char *name, bool group, bool healthy, bool verify_all,
 		       char **problems, char **warnings)
 {
-	printf("%-16s %-24s %-8s %-5s %-16s %-22s %-10s %s\n", "NODE", "ADDRESS", "ROLE", "LINK", "LAG", "MEMORY",
-	       "TLS", "STATE");
+	printf("%-16s %-24s %-8s %-5s %-16s %-22s %-10s %-8s %s\n", "NODE", "ADDRESS", "ROLE", "LINK", "LAG", "MEMORY",
+	       "TLS", "HEALTH", "STATE");
 	for (size_t i = 0; i < st->n; i++) {
 		const struct nodecheck_member *m = &st->members[i];
 		const struct nodecheck_node *n = &m->node;
+		const struct health_info *h = &n->health.info;
 		const struct launch_info *l = info_of(st, st->droplets[i]);
 		char addr[80] = "-", lag[48] = "-", mem[64] = "-", used[16], max[16];
 		bool answered = m->checked && n->step == NODECHECK_DONE;
+		const char *link = link_of(n, answered);
 
 		if (n->address[0] && l)
 			snprintf(addr, sizeof addr, "%s:%u%s", n->address, l->p.port, n->via_private ? " (private)" : "");
 		if (m->lag_bytes >= 0 || m->lag_s >= 0)
 			snprintf(lag, sizeof lag, "%lldB, %llds", m->lag_bytes < 0 ? 0 : m->lag_bytes, m->lag_s < 0 ? 0 : m->lag_s);
 		if (answered) {
-			size_text(n->used_memory, used, sizeof used);
-			size_text(n->maxmemory, max, sizeof max);
-			if (n->maxmemory)
-				snprintf(mem, sizeof mem, "%s/%s %.0f%%", used, max,
-					 100.0 * (double)n->used_memory / (double)n->maxmemory);
+			size_text(h->used_memory, used, sizeof used);
+			size_text(h->maxmemory, max, sizeof max);
+			if (h->maxmemory)
+				snprintf(mem, sizeof mem, "%s/%s %.0f%%", used, max, health_memory_percent(h));
 			else
 				snprintf(mem, sizeof mem, "%s (no limit)", used);
 		}
-		printf("%-16s %-24s %-8s %-5s %-16s %-22s %-10s %s\n", m->name, addr, answered ? role_name(n) : "-",
-		       answered && strcmp(n->role, "slave") == 0 ? n->link : "-", lag, mem, tls_state(m, l),
-		       m->state ? m->state : "?");
+		printf("%-16s %-24s %-8s %-5s %-16s %-22s %-10s %-8s %s\n", m->name, addr, answered ? role_name(n) : "-",
+		       link ? link : "-", lag, mem, tls_state(m, l),
+		       n->health.checked ? health_verdict_name(n->health.verdict) : "-", m->state ? m->state : "?");
+		health_print(&n->health, "    ", stdout);
 	}
 	if (!verify_all)
 		printf("TLS: not verified: the certificate is the droplet's own self-signed one, which create never saw (the SHA-256 of the one shown is in -o json; doagent --status on the droplet shows its own)\n");
@@ -303,13 +318,12 @@ static void print_json(const struct status *st, const char *name, bool group, bo
 		json_object_object_add(o, "tls", json_object_new_string(tls_state(m, l)));
 		json_object_object_add(o, "certificate_sha256", n->fingerprint[0] ? json_object_new_string(n->fingerprint) : NULL);
 		json_object_object_add(o, "role", answered ? json_object_new_string(role_name(n)) : NULL);
-		json_object_object_add(o, "link", answered && strcmp(n->role, "slave") == 0 ? json_object_new_string(n->link) : NULL);
+		json_object_object_add(o, "link", link_of(n, answered) ? json_object_new_string(link_of(n, answered)) : NULL);
 		json_object_object_add(o, "lag_bytes", int_or_null(m->lag_bytes));
 		json_object_object_add(o, "lag_seconds", int_or_null(m->lag_s));
-		json_object_object_add(o, "used_memory", answered ? json_object_new_int64((int64_t)n->used_memory) : NULL);
-		json_object_object_add(o, "maxmemory", answered ? json_object_new_int64((int64_t)n->maxmemory) : NULL);
-		json_object_object_add(o, "maxmemory_policy", answered && n->policy[0] ? json_object_new_string(n->policy) : NULL);
 		json_object_object_add(o, "state", json_object_new_string(m->state ? m->state : "?"));
+		/* as doagent --status --json has it */
+		json_object_object_add(o, "health", health_to_json(&n->health));
 		json_object_array_add(nodes, o);
 	}
 	json_object_object_add(j, group ? "group" : "droplet", json_object_new_string(name));

@@ -31,9 +31,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509 *, X509_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
 
-/* ROLE's reply is an array of arrays; nothing deeper is read. */
-#define DEPTH_MAX 4
-
 struct conn {
 	int fd;
 	SSL *ssl;
@@ -306,7 +303,7 @@ static int conn_fill(struct conn *c)
 	return 0;
 }
 
-/* One reply (an array's header only: its elements follow). 0 or a negative errno. */
+/* One reply. 0 or a negative errno. */
 static int conn_reply(struct conn *c, struct resp_reply *ret)
 {
 	for (;;) {
@@ -323,29 +320,6 @@ static int conn_reply(struct conn *c, struct resp_reply *ret)
 		if ((r = conn_fill(c)) < 0)
 			return r;
 	}
-}
-
-/* Skip a reply's elements (an array's, recursively); with first, the first element's
- * text. */
-static int skip_elements(struct conn *c, const struct resp_reply *r, unsigned depth, char **first)
-{
-	if (r->kind != RESP_ARRAY || r->integer <= 0)
-		return 0;
-	if (depth >= DEPTH_MAX)
-		return -EBADMSG;
-	for (long long i = 0; i < r->integer; i++) {
-		struct resp_reply e = { 0 };
-		int k = conn_reply(c, &e);
-
-		if (k == 0 && first && i == 0 && e.text)
-			*first = strdup(e.text);
-		if (k == 0)
-			k = skip_elements(c, &e, depth + 1, NULL);
-		resp_reply_done(&e);
-		if (k < 0)
-			return k;
-	}
-	return 0;
 }
 
 /* Send a command (each argument a bulk string). */
@@ -402,25 +376,30 @@ static bool ask(struct conn *c, struct nodecheck_node *n, const char *what, size
 	return true;
 }
 
-static bool role(struct conn *c, struct nodecheck_node *n)
+/* INFO with HEALTH_INFO_SECTIONS into n->health, judged as doagent --status judges it. */
+static bool info(struct conn *c, const struct nodecheck_target *t, struct nodecheck_node *n)
 {
-	static const char *const argv[] = { "ROLE" };
-	_cleanup_free_ char *first = NULL;
-	struct resp_reply r = { 0 };
-	int k = command(c, 1, argv);
+	static const char *const argv[] = { "INFO", HEALTH_INFO_SECTIONS };
+	_cleanup_free_ char *text = NULL, *cause = NULL;
+	struct health_info h;
+	int r;
 
-	if (k == 0)
-		k = conn_reply(c, &r);
-	if (k == 0 && r.kind != RESP_ARRAY)
-		k = r.kind == RESP_ERROR ? -EPERM : -EBADMSG;
-	if (k == 0)
-		k = skip_elements(c, &r, 0, &first);
-	resp_reply_done(&r);
-	if (k < 0 || !first) {
-		set_error(n, "ROLE: %s", k == -EPERM ? "refused" : reply_text(k < 0 ? k : -EBADMSG));
+	if (!ask(c, n, "INFO", 2, argv, NULL, &text))
+		return false;
+	r = health_parse_info(text, &h, &cause);
+	if (r < 0) {
+		/* the cause names a line and a field, never a value */
+		set_error(n, "INFO: %s", r == -ENOMEM ? "out of memory" : cause ? cause : "not of Redis' form");
 		return false;
 	}
-	snprintf(n->role, sizeof n->role, "%s", first);
+	h.min_replicas_to_write = t->min_replicas_to_write;
+	health_info_done(&n->health.info);
+	n->health.info = h;
+	n->health.answered = true;
+	if (health_judge_report(&n->health) < 0) {
+		set_error(n, "INFO: out of memory");
+		return false;
+	}
 	return true;
 }
 
@@ -429,10 +408,8 @@ enum nodecheck_step nodecheck_run(const struct nodecheck_target *t, struct nodec
 	struct conn c = { .fd = -1 };
 	const char *auth[] = { "AUTH", "default", t->password };
 	static const char *const ping[] = { "PING" };
-	static const char *const info_repl[] = { "INFO", "replication" }, *const info_mem[] = { "INFO", "memory" };
-	_cleanup_free_ char *repl = NULL, *mem = NULL;
 
-	*n = (struct nodecheck_node){ .step = NODECHECK_TCP, .repl_offset = -1 };
+	*n = (struct nodecheck_node){ .step = NODECHECK_TCP };
 	if (!reach(t, n, &c))
 		goto out;
 	n->step = NODECHECK_TLS;
@@ -448,145 +425,35 @@ enum nodecheck_step nodecheck_run(const struct nodecheck_target *t, struct nodec
 	n->step = NODECHECK_PING;
 	if (!ask(&c, n, "PING", 1, ping, "PONG", NULL))
 		goto out;
-	n->step = NODECHECK_ROLE;
-	if (!role(&c, n))
-		goto out;
 	n->step = NODECHECK_INFO;
-	if (!ask(&c, n, "INFO replication", 2, info_repl, NULL, &repl) ||
-	    !ask(&c, n, "INFO memory", 2, info_mem, NULL, &mem))
+	if (!info(&c, t, n))
 		goto out;
-	if (nodecheck_parse_info(repl, n) < 0 || nodecheck_parse_info(mem, n) < 0) {
-		set_error(n, "INFO: not of Redis' form");
-		goto out;
-	}
 	n->step = NODECHECK_DONE;
 out:
 	conn_done(&c);
+	if (n->step != NODECHECK_DONE) {
+		health_report_done(&n->health);
+		if (n->step == NODECHECK_AUTH && !t->password) {
+			(void)health_unchecked(n->error ? n->error : "not asked: no password", &n->health);
+			return n->step;
+		}
+		n->health.verdict = HEALTH_FAILING;
+		(void)health_fail(&n->health, "%s", n->error ? n->error : "?");
+	}
+	n->health.checked = true;
+	if (n->address[0] && asprintf(&n->health.address, "%s:%u", n->address, t->port) < 0)
+		n->health.address = NULL;
 	return n->step;
 }
 
 void nodecheck_node_done(struct nodecheck_node *n)
 {
 	free(n->error);
-	free(n->replicas);
+	health_report_done(&n->health);
 	*n = (struct nodecheck_node){ 0 };
 }
 
-static int parse_ll(const char *s, long long min, long long *ret)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min)
-		return -EBADMSG;
-	*ret = v;
-	return 0;
-}
-
-static int copy_word(char *out, size_t size, const char *s)
-{
-	if (strlen(s) >= size || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != strlen(s))
-		return -EBADMSG;
-	strcpy(out, s);
-	return 0;
-}
-
-/* "ip=10.0.0.2,port=6380,state=online,offset=123,lag=0" */
-static int parse_replica(char *v, struct nodecheck_node *n)
-{
-	struct nodecheck_replica r = { .lag = -1 }, *l;
-	long long x;
-	char *save = NULL;
-
-	for (char *f = strtok_r(v, ",", &save); f; f = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(f, '=');
-
-		if (!eq)
-			return -EBADMSG;
-		*eq++ = '\0';
-		if (strcmp(f, "ip") == 0 && copy_word(r.ip, sizeof r.ip, eq) < 0)
-			return -EBADMSG;
-		if (strcmp(f, "state") == 0 && copy_word(r.state, sizeof r.state, eq) < 0)
-			return -EBADMSG;
-		if (strcmp(f, "port") == 0) {
-			if (parse_ll(eq, 0, &x) < 0 || x > 65535)
-				return -EBADMSG;
-			r.port = (unsigned)x;
-		}
-		if (strcmp(f, "offset") == 0 && parse_ll(eq, -1, &r.offset) < 0)
-			return -EBADMSG;
-		if (strcmp(f, "lag") == 0 && parse_ll(eq, -1, &r.lag) < 0)
-			return -EBADMSG;
-	}
-	if (!r.ip[0])
-		return -EBADMSG;
-	l = reallocarray(n->replicas, n->n_replicas + 1, sizeof *l);
-	if (!l)
-		return -ENOMEM;
-	n->replicas = l;
-	n->replicas[n->n_replicas++] = r;
-	return 0;
-}
-
-int nodecheck_parse_info(const char *text, struct nodecheck_node *n)
-{
-	_cleanup_free_ char *copy = strdup(text);
-	char *save = NULL;
-	long long x;
-	int r = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *line = strtok_r(copy, "\r\n", &save); line && r == 0; line = strtok_r(NULL, "\r\n", &save)) {
-		char *v = strchr(line, ':');
-
-		if (line[0] == '#' || !v)
-			continue;
-		*v++ = '\0';
-		if (strcmp(line, "role") == 0)
-			r = copy_word(n->role, sizeof n->role, v);
-		else if (strcmp(line, "master_host") == 0)
-			r = copy_word(n->master_host, sizeof n->master_host, v);
-		else if (strcmp(line, "master_port") == 0) {
-			r = parse_ll(v, 0, &x);
-			n->master_port = r == 0 && x <= 65535 ? (unsigned)x : 0;
-		} else if (strcmp(line, "master_link_status") == 0)
-			r = copy_word(n->link, sizeof n->link, v);
-		else if (strcmp(line, "maxmemory_policy") == 0)
-			r = copy_word(n->policy, sizeof n->policy, v);
-		else if (strcmp(line, "used_memory") == 0 && (r = parse_ll(v, 0, &x)) == 0)
-			n->used_memory = (unsigned long long)x;
-		else if (strcmp(line, "mem_not_counted_for_evict") == 0 && (r = parse_ll(v, 0, &x)) == 0)
-			n->not_counted = (unsigned long long)x;
-		else if (strcmp(line, "maxmemory") == 0 && (r = parse_ll(v, 0, &x)) == 0)
-			n->maxmemory = (unsigned long long)x;
-		else if (strncmp(line, "slave", 5) == 0 && strspn(line + 5, "0123456789") == strlen(line + 5) && line[5])
-			r = parse_replica(v, n);
-	}
-	/* master_repl_offset on both; a replica's own is slave_repl_offset */
-	if (r == 0 && (strstr(text, "\nslave_repl_offset:") || strstr(text, "\nmaster_repl_offset:"))) {
-		const char *key = strstr(text, "\nslave_repl_offset:") ? "\nslave_repl_offset:" : "\nmaster_repl_offset:";
-		const char *p = strstr(text, key) + strlen(key);
-		char num[24];
-		size_t len = strcspn(p, "\r\n");
-
-		if (len == 0 || len >= sizeof num)
-			return -EBADMSG;
-		memcpy(num, p, len);
-		num[len] = '\0';
-		r = parse_ll(num, -1, &n->repl_offset);
-	}
-	return r;
-}
-
 /* ---- the verdict on a group ---- */
-
-static bool refuses_when_full(const char *policy)
-{
-	return strcmp(policy, "noeviction") == 0 || strncmp(policy, "volatile-", 9) == 0;
-}
 
 static int note(struct nodecheck_member *m, char ***l, const char *fmt, ...) _printf_(3, 4);
 static int note(struct nodecheck_member *m, char ***l, const char *fmt, ...)
@@ -619,10 +486,10 @@ static int note(struct nodecheck_member *m, char ***l, const char *fmt, ...)
 			goto oom;                    \
 	} while (0)
 
-static const struct nodecheck_replica *listed(const struct nodecheck_member *p, const struct nodecheck_member *m)
+static const struct health_replica *listed(const struct nodecheck_member *p, const struct nodecheck_member *m)
 {
-	for (size_t i = 0; i < p->node.n_replicas; i++) {
-		const struct nodecheck_replica *r = &p->node.replicas[i];
+	for (size_t i = 0; i < p->node.health.info.n_replicas; i++) {
+		const struct health_replica *r = &p->node.health.info.replicas[i];
 
 		if ((m->private_ipv4 && strcmp(r->ip, m->private_ipv4) == 0) || strcmp(r->ip, m->node.address) == 0)
 			return r;
@@ -632,8 +499,9 @@ static const struct nodecheck_replica *listed(const struct nodecheck_member *p, 
 
 static bool follows(const struct nodecheck_member *m, const struct nodecheck_member *p)
 {
-	return (p->private_ipv4 && strcmp(m->node.master_host, p->private_ipv4) == 0) ||
-	       strcmp(m->node.master_host, p->node.address) == 0;
+	const char *host = m->node.health.info.master_host;
+
+	return host && ((p->private_ipv4 && strcmp(host, p->private_ipv4) == 0) || strcmp(host, p->node.address) == 0);
 }
 
 static bool done(const struct nodecheck_member *m)
@@ -658,7 +526,7 @@ int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char 
 			NOTE(&m[i], &problems, "%s: %s", m[i].name, m[i].node.error ? m[i].node.error : "failed");
 		else {
 			answered++;
-			if (strcmp(m[i].node.role, "master") == 0) {
+			if (strcmp(m[i].node.health.info.role, "master") == 0) {
 				p = &m[i];
 				if (strv_extend(&primaries, m[i].name) < 0)
 					goto oom;
@@ -668,7 +536,7 @@ int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char 
 	if (expected && n < expected)
 		NOTE(NULL, &problems, "%zu of the group's %zu nodes found", n, expected);
 	if (answered && !primaries)
-		NOTE(NULL, &problems, "no primary: no node answered ROLE with master");
+		NOTE(NULL, &problems, "no primary: no node's INFO says role:master");
 	if (strv_length(primaries) > 1) {
 		_cleanup_free_ char *names = strv_join(primaries, ", ");
 
@@ -679,19 +547,19 @@ int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char 
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct nodecheck_member *r = &m[i];
-		const struct nodecheck_replica *e;
+		const struct health_info *h = &r->node.health.info;
+		const struct health_replica *e;
 
-		if (!done(r) || strcmp(r->node.role, "slave") != 0)
+		if (!done(r) || strcmp(h->role, "slave") != 0)
 			continue;
 		if (p && !follows(r, p)) {
-			NOTE(r, &problems, "%s: replicates from %s:%u, not from the primary %s", r->name,
-			     r->node.master_host[0] ? r->node.master_host : "?", r->node.master_port, p->name);
+			NOTE(r, &problems, "%s: replicates from %s:%u, not from the primary %s", r->name, h->master_host,
+			     h->master_port, p->name);
 			continue;
 		}
-		if (strcmp(r->node.link, "up") != 0)
-			NOTE(r, &problems, "%s: its link to its primary (%s:%u) is %s", r->name,
-			     r->node.master_host[0] ? r->node.master_host : "?", r->node.master_port,
-			     r->node.link[0] ? r->node.link : "unknown");
+		if (strcmp(h->master_link_status, "up") != 0)
+			NOTE(r, &problems, "%s: its link to its primary (%s:%u) is %s", r->name, h->master_host,
+			     h->master_port, h->master_link_status);
 		if (!p)
 			continue;
 		e = listed(p, r);
@@ -700,27 +568,26 @@ int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char 
 			continue;
 		}
 		r->lag_s = e->lag;
-		if (p->node.repl_offset >= 0 && e->offset >= 0)
-			r->lag_bytes = p->node.repl_offset > e->offset ? p->node.repl_offset - e->offset : 0;
+		if (p->node.health.info.master_repl_offset >= 0 && e->offset >= 0)
+			r->lag_bytes = p->node.health.info.master_repl_offset > e->offset
+					       ? p->node.health.info.master_repl_offset - e->offset
+					       : 0;
 		if (strcmp(e->state, "online") != 0)
 			NOTE(r, &problems, "%s: not in sync yet (%s)", r->name, e->state);
 		else if (e->lag > NODECHECK_LAG_MAX_S)
 			NOTE(r, &problems, "%s: %lld s since its last acknowledgement (more than %d s)", r->name, e->lag,
 			     NODECHECK_LAG_MAX_S);
 	}
+	/* each node's own health, as doagent --status judges it: failing reasons are
+	 * problems, the others warnings */
 	for (size_t i = 0; i < n; i++) {
-		const struct nodecheck_node *d = &m[i].node;
-		unsigned long long used = d->used_memory > d->not_counted ? d->used_memory - d->not_counted : 0;
-		double pct = d->maxmemory ? 100.0 * (double)used / (double)d->maxmemory : 0;
+		const struct health_report *h = &m[i].node.health;
+		size_t k = 0;
 
-		if (!done(&m[i]) || !d->maxmemory || !refuses_when_full(d->policy))
+		if (!done(&m[i]))
 			continue;
-		if (used >= d->maxmemory)
-			NOTE(&m[i], &problems, "%s: memory full (%.0f%% of maxmemory, %s): writes are refused", m[i].name, pct,
-			     d->policy);
-		else if (pct >= NODECHECK_MEMORY_WARN_PERCENT)
-			NOTE(&m[i], &warnings, "%s: memory at %.0f%% of maxmemory (%s: writes will be refused when full)",
-			     m[i].name, pct, d->policy);
+		for (char **l = h->reasons; l && *l; l++, k++)
+			NOTE(&m[i], k < h->n_failing ? &problems : &warnings, "%s: %s", m[i].name, *l);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!m[i].state && !(m[i].state = strdup("ok")))

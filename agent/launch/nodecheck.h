@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "health.h"
+
 /* Each connect, handshake and request; a node that is down costs two of them (its
  * public address, then its private one). */
 #define NODECHECK_TIMEOUT_MS 3000
@@ -22,10 +24,6 @@
  * seconds: past min-replicas-max-lag (10 s in a group's redis.conf) its primary no
  * longer counts it, and it is no standby a failover can trust to be current. */
 #define NODECHECK_LAG_MAX_S 10
-/* Under a policy that refuses writes once memory is full (noeviction, volatile-*), used
- * memory at this share of maxmemory is a warning; at maxmemory, writes are refused:
- * unhealthy. Under allkeys-* a full memory is what evicting is for, and is not judged. */
-#define NODECHECK_MEMORY_WARN_PERCENT 90
 #define NODECHECK_REPLY_MAX (1024 * 1024)
 
 /* What to check and how to reach it. */
@@ -35,20 +33,12 @@ struct nodecheck_target {
 	bool tls;
 	const char *ca_pem;		/* the certificate(s) to trust; NULL: not verified */
 	const char *password;		/* NULL: unknown, the check stops after the handshake */
+	unsigned min_replicas_to_write;	/* what its redis.conf says (0: unset), for health_judge */
 	int timeout_ms;
 };
 
-enum nodecheck_step { NODECHECK_TCP, NODECHECK_TLS, NODECHECK_AUTH, NODECHECK_PING, NODECHECK_ROLE,
-		      NODECHECK_INFO, NODECHECK_DONE };
-
-/* A replica as its primary lists it (INFO replication, slaveN). */
-struct nodecheck_replica {
-	char ip[46];
-	unsigned port;
-	char state[24];			/* online, wait_bgsave, send_bulk, ... */
-	long long offset;
-	long long lag;			/* seconds since its last acknowledgement; -1: unknown */
-};
+enum nodecheck_step { NODECHECK_TCP, NODECHECK_TLS, NODECHECK_AUTH, NODECHECK_PING, NODECHECK_INFO,
+		      NODECHECK_DONE };
 
 struct nodecheck_node {
 	char address[46];		/* the address checked: "" when none took a connection */
@@ -57,29 +47,20 @@ struct nodecheck_node {
 	char *error;			/* why it failed (malloc'd) */
 	bool verified;			/* the certificate was verified against ca_pem */
 	char fingerprint[96];		/* the certificate it showed: SHA-256, "AB:CD:..." */
-	/* ROLE and INFO */
-	char role[16];			/* master, slave */
-	char master_host[46];
-	unsigned master_port;
-	char link[16];			/* master_link_status: up, down */
-	long long repl_offset;		/* master_repl_offset; on a replica slave_repl_offset */
-	struct nodecheck_replica *replicas;
-	size_t n_replicas;
-	unsigned long long used_memory, not_counted, maxmemory;
-	char policy[32];
+	/* INFO (HEALTH_INFO_SECTIONS), judged as doagent --status judges it: answered when
+	 * all steps passed; failing, with error as its reason, when a step failed (as
+	 * --status says of a Redis that does not answer); unchecked without a password. */
+	struct health_report health;
 };
 
 /* Check t: a TCP connection to its public address, else to its private one; the TLS
- * handshake (verified when t->ca_pem); AUTH default, PING, ROLE, INFO replication and
- * INFO memory. Fills *ret (nodecheck_node_done it in every case) and returns the step
- * reached: NODECHECK_DONE when all passed. */
+ * handshake (verified when t->ca_pem); AUTH default, PING, and INFO with
+ * HEALTH_INFO_SECTIONS, read by health_parse_info and judged by health_judge_report.
+ * Fills *ret (nodecheck_node_done it in every case) and returns the step reached:
+ * NODECHECK_DONE when all passed. */
 enum nodecheck_step nodecheck_run(const struct nodecheck_target *t, struct nodecheck_node *ret);
 
 void nodecheck_node_done(struct nodecheck_node *n);
-
-/* Read INFO's text into n (role, the replication and memory fields). 0, or -EBADMSG
- * when a field it needs is not of its form, or -ENOMEM. */
-int nodecheck_parse_info(const char *text, struct nodecheck_node *n);
 
 /* A node of a group as status shows it. */
 struct nodecheck_member {
@@ -96,9 +77,10 @@ struct nodecheck_member {
  * unhealthy when a member was not checked or failed a step, there is no primary or more
  * than one, fewer members than expected, a replica whose link is down, that follows
  * another node than the primary, that the primary does not list online, or that lags
- * more than NODECHECK_LAG_MAX_S, a node whose writes are refused for memory. Sets each
- * member's lag and state; *ret_problems and *ret_warnings (NULL-terminated, or NULL
- * when none). Returns 0 or -ENOMEM. */
+ * more than NODECHECK_LAG_MAX_S, or a node whose health is failing (each failing reason
+ * is a problem); each reason of a node's health that is a warning is a warning. Sets
+ * each member's lag and state; *ret_problems and *ret_warnings ("NAME: reason",
+ * NULL-terminated, or NULL when none). Returns 0 or -ENOMEM. */
 int nodecheck_judge(struct nodecheck_member *m, size_t n, size_t expected, char ***ret_problems,
 		    char ***ret_warnings);
 
