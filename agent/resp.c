@@ -538,16 +538,31 @@ static bool section_name(const char *s, size_t len)
 	return true;
 }
 
+int resp_info_argv(char *sections, const char *argv[RESP_INFO_ARGV_MAX], size_t *ret_argc, char **ret_cause)
+{
+	size_t argc = 1;
+	char *save = NULL, *w;
+
+	argv[0] = "INFO";
+	for (w = strtok_r(sections, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		if (!section_name(w, strlen(w)) || argc == RESP_INFO_ARGV_MAX)
+			return strutil_cause(ret_cause, -EINVAL, "INFO sections: at most %d words of a-z",
+					     RESP_INFO_ARGV_MAX - 1);
+		argv[argc++] = w;
+	}
+	*ret_argc = argc;
+	return 0;
+}
+
 int resp_info(const struct resp_target *t, const char *password, const char *sections, uint64_t timeout_ms,
 	      char **ret_info, char **ret_cause)
 {
 	_cleanup_(resp_reply_done) struct resp_reply info = { 0 };
 	_cleanup_buf_ struct buf in = BUF_INIT;
 	_cleanup_free_ char *text = NULL, *copy = NULL;
-	const char *argv[17] = { "INFO" };
+	const char *argv[RESP_INFO_ARGV_MAX];
 	struct peer p = { .fd = -1 };
-	size_t argc = 1, pos = 0;
-	char *save = NULL, *w;
+	size_t argc, pos = 0;
 	int r;
 
 	if (!t || !sections)
@@ -555,12 +570,9 @@ int resp_info(const struct resp_target *t, const char *password, const char *sec
 	copy = strdup(sections);
 	if (!copy)
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
-	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-		if (!section_name(w, strlen(w)) || argc == ELEMENTSOF(argv))
-			return strutil_cause(ret_cause, -EINVAL, "INFO sections: at most %zu words of a-z",
-					     ELEMENTSOF(argv) - 1);
-		argv[argc++] = w;
-	}
+	r = resp_info_argv(copy, argv, &argc, ret_cause);
+	if (r < 0)
+		return r;
 	r = peer_open(&p, t, timeout_ms, INFO_MAX, ret_cause);
 	if (r >= 0)
 		r = send_commands(&p, password, argv, argc);

@@ -50,4 +50,12 @@ struct resp_target {
 int resp_info(const struct resp_target *t, const char *password, const char *sections, uint64_t timeout_ms,
 	      char **ret_info, char **ret_cause);
 
+/* INFO and at most 16 sections. */
+#define RESP_INFO_ARGV_MAX 17
+
+/* The command INFO with sections: sections (space-separated names of a-z; written
+ * into: the words point into it) split into argv after "INFO". 0 with *ret_argc, or
+ * -EINVAL with *ret_cause when a word is not a section name or there are too many. */
+int resp_info_argv(char *sections, const char *argv[RESP_INFO_ARGV_MAX], size_t *ret_argc, char **ret_cause);
+
 #endif

@@ -379,12 +379,17 @@ static bool ask(struct conn *c, struct nodecheck_node *n, const char *what, size
 /* INFO with HEALTH_INFO_SECTIONS into n->health, judged as doagent --status judges it. */
 static bool info(struct conn *c, const struct nodecheck_target *t, struct nodecheck_node *n)
 {
-	static const char *const argv[] = { "INFO", HEALTH_INFO_SECTIONS };
-	_cleanup_free_ char *text = NULL, *cause = NULL;
+	_cleanup_free_ char *sections = strdup(HEALTH_INFO_SECTIONS), *text = NULL, *cause = NULL;
+	const char *argv[RESP_INFO_ARGV_MAX];
 	struct health_info h;
+	size_t argc;
 	int r;
 
-	if (!ask(c, n, "INFO", 2, argv, NULL, &text))
+	if (!sections || resp_info_argv(sections, argv, &argc, &cause) < 0) {
+		set_error(n, "INFO: %s", cause ? cause : "out of memory");
+		return false;
+	}
+	if (!ask(c, n, "INFO", argc, argv, NULL, &text))
 		return false;
 	r = health_parse_info(text, &h, &cause);
 	if (r < 0) {
