@@ -15,8 +15,12 @@
 # - --cloud-firewall: the group's tag may reach the TLS port and Sentinel's;
 # - status: a primary and two replicas (real replication over TLS, verified against the
 #   group's certificate from the record; one node reached at its private address only):
-#   healthy (exit 0), text and JSON; a replica killed, a replica with another certificate,
-#   two primaries, a lagging replica and a full primary each make it unhealthy (exit 1);
+#   healthy (exit 0), text and JSON, each node's health as doagent --status shows it (the
+#   verdict, uptime, memory against maxmemory, keys evicted and expired, clients, saving;
+#   -o json: the same "health" object); a replica killed, a replica with another
+#   certificate, two primaries, a replica following another node and a full primary
+#   (noeviction: health failing, with the numbers) each make it unhealthy (exit 1); a
+#   primary at 95% of maxmemory is a warning, still healthy (exit 0);
 # - --alerts on a group: four policies on the launch tag, every node with the metrics agent;
 # - list shows the group as a group; destroy NAME destroys its nodes and their alert
 #   policies, and nothing else.
@@ -311,7 +315,8 @@ wait_until() { # SECONDS COMMAND...
 		sleep 0.1
 	done
 }
-node gs-1 "$TMP/gs.crt" "$TMP/gs.key" "$pub1" "$priv1" -- --replica-announce-ip "$priv1"
+node gs-1 "$TMP/gs.crt" "$TMP/gs.key" "$pub1" "$priv1" -- --replica-announce-ip "$priv1" \
+	--min-replicas-to-write 1 --min-replicas-max-lag 10
 node gs-2 "$TMP/gs.crt" "$TMP/gs.key" "$pub2" "$priv2" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv2"
 node gs-3 "$TMP/gs.crt" "$TMP/gs.key" "$priv3" -- --replicaof "$priv1" "$PORT" --replica-announce-ip "$priv3"
 check; wait_until 20 link_up "$priv2" && wait_until 20 link_up "$priv3" ||
@@ -326,12 +331,25 @@ status_of() { # ARGS...: doagent-launch status gs ARGS; $status, $TMP/out
 line_of() { grep "^$1 " "$TMP/out"; }
 status_of
 check; [ "$status" -eq 0 ] && grep -q '^group gs: healthy$' "$TMP/out" || fail "status, healthy: exit $status: $(cat "$TMP/out" "$TMP/err")"
-check; line_of gs-1 | grep -Eq "^gs-1 +$pub1:$PORT +primary +- +- +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok$" ||
+check; line_of gs-1 | grep -Eq "^gs-1 +$pub1:$PORT +primary +- +- +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok +ok$" ||
 	fail "status, healthy: the primary: $(line_of gs-1)"
-check; line_of gs-2 | grep -Eq "^gs-2 +$pub2:$PORT +replica +up +[0-9]{1,3}B, [01]s +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok$" ||
+check; line_of gs-2 | grep -Eq "^gs-2 +$pub2:$PORT +replica +up +[0-9]{1,3}B, [01]s +[0-9.]+[KM]/64\.0M [0-9]+% +verified +ok +ok$" ||
 	fail "status, healthy: a replica: $(line_of gs-2)"
-check; line_of gs-3 | grep -Eq "^gs-3 +$priv3:$PORT \(private\) +replica +up +[0-9]{1,3}B, [01]s .* verified +ok$" ||
+check; line_of gs-3 | grep -Eq "^gs-3 +$priv3:$PORT \(private\) +replica +up +[0-9]{1,3}B, [01]s .* verified +ok +ok$" ||
 	fail "status, healthy: the replica reached at its private address: $(line_of gs-3)"
+# under each node's line, its health as doagent --status prints it, indented
+health_of() { sed -n "/^$1 /,/^[^ ]/p" "$TMP/out" | sed '1d;$d'; }
+check; health_of gs-1 >"$TMP/h1" && grep -qx '    health:     ok' "$TMP/h1" &&
+	grep -Eqx "    redis:      [0-9.]+ at $pub1:$PORT, up [0-9]+ s" "$TMP/h1" &&
+	grep -qx '    role:       primary, 2 replicas (2 following closely; writes need 1)' "$TMP/h1" &&
+	grep -Eqx "    replica:    $priv2:$PORT online, offset [0-9]+, lag [01] s" "$TMP/h1" &&
+	grep -Eqx '    memory:     [0-9.]+ [KM]iB of 64\.00 MiB maxmemory \([0-9.]+%: [0-9]+ of 67108864 bytes\), noeviction' "$TMP/h1" &&
+	grep -qx '    keys:       1 (0 with a TTL); since start: 0 evicted, 0 expired' "$TMP/h1" &&
+	grep -Eqx '    clients:    [0-9]+ connected of at most [0-9]+; 0 connections rejected since start' "$TMP/h1" &&
+	grep -qx '    saving:     last RDB save ok; AOF off' "$TMP/h1" ||
+	fail "status, healthy: the primary's health: $(cat "$TMP/out")"
+check; health_of gs-3 | grep -Eqx "    role:       replica of $priv1:$PORT, link up, last heard [0-9]+ s ago" ||
+	fail "status, healthy: a replica's health: $(cat "$TMP/out")"
 status_of -o json
 check; [ "$status" -eq 0 ] && python3 - "$TMP/out" "$(openssl x509 -noout -fingerprint -sha256 -in "$TMP/gs.crt" | sed 's/.*=//')" <<'PY' || fail "status -o json: $(cat "$TMP/out")"
 import json, sys
@@ -343,8 +361,23 @@ assert [n[k]["via"] for k in ("gs-1", "gs-2", "gs-3")] == ["public", "public", "
 assert all(x["tls"] == "verified" and x["certificate_sha256"] == sys.argv[2] for x in o["nodes"]), n
 # a replica acknowledges every second: a PING of its primary's may not be acknowledged yet
 assert n["gs-2"]["link"] == "up" and 0 <= n["gs-2"]["lag_bytes"] < 1000 and n["gs-2"]["lag_seconds"] <= 1, n
-assert n["gs-1"]["maxmemory"] == 64 << 20 and n["gs-1"]["used_memory"] > 0 and n["gs-1"]["maxmemory_policy"] == "noeviction", n
 assert n["gs-1"]["lag_bytes"] is None and n["gs-1"]["link"] is None, n
+# each node's health, shaped as doagent --status --json has it
+h = n["gs-1"]["health"]
+assert h["checked"] and h["answered"] and h["verdict"] == "ok" and h["reasons"] == [], h
+assert h["address"] == n["gs-1"]["address"] + ":" + str(n["gs-1"]["port"]), h
+assert h["role"] == "master" and h["uptime_in_seconds"] >= 0 and h["redis_version"], h
+assert h["maxmemory"] == 64 << 20 and 0 < h["used_memory"] < h["maxmemory"] and 0 < h["used_memory_percent"] < 90, h
+assert h["maxmemory_policy"] == "noeviction" and h["maxmemory_policy_when_full"], h
+assert h["evicted_keys"] == 0 and h["expired_keys"] == 0 and h["keys"] == 1 and h["oom_errors"] == 0, h
+assert h["connected_clients"] >= 1 and h["rejected_connections"] == 0, h
+assert h["rdb_last_bgsave_status"] == "ok" and h["aof_enabled"] is False, h
+r = h["replication"]
+assert r["min_slaves_good_slaves"] == 2 and r["min_replicas_to_write"] == 1 and r["master_repl_offset"] > 0, r
+assert sorted(x["state"] for x in r["replicas"]) == ["online", "online"], r
+for k in ("gs-2", "gs-3"):
+	assert n[k]["health"]["verdict"] == "ok" and n[k]["health"]["role"] == "slave", n[k]
+	assert n[k]["health"]["replication"]["master_link_status"] == "up", n[k]
 PY
 
 # A replica killed: unreachable at both addresses.
@@ -354,6 +387,9 @@ check; [ "$status" -eq 1 ] && grep -q '^group gs: UNHEALTHY$' "$TMP/out" &&
 	grep -q "^  problem: gs-2: unreachable: public $pub2:$PORT: Connection refused; private $priv2:$PORT: Connection refused$" "$TMP/out" ||
 	fail "status, a replica killed: exit $status: $(cat "$TMP/out" "$TMP/err")"
 check; line_of gs-1 | grep -q ' ok$' && line_of gs-3 | grep -q ' ok$' || fail "status, a replica killed: the others: $(cat "$TMP/out")"
+check; line_of gs-2 | grep -q ' failing  *unreachable: ' &&
+	health_of gs-2 | grep -q "^    health:     failing: unreachable: public $pub2:$PORT: Connection refused" ||
+	fail "status, a replica killed: its health: $(cat "$TMP/out")"
 # It comes back showing another certificate: not the group's.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=gs -addext subjectAltName=DNS:gs \
 	-keyout "$TMP/other.key" -out "$TMP/other.crt" 2>/dev/null
@@ -381,13 +417,38 @@ check; [ "$status" -eq 1 ] && grep -q "^  problem: gs-3: replicates from $priv2:
 	fail "status, a replica of a replica: exit $status: $(cat "$TMP/out")"
 cli "$priv3" REPLICAOF "$priv1" "$PORT" >/dev/null
 check; wait_until 20 link_up "$priv3" || fail "status: gs-3 did not replicate again"
-# The primary full under noeviction: its writes are refused.
+# The primary at 95% of maxmemory under noeviction: a warning, still healthy.
 head -c 1500000 /dev/zero | tr '\0' x | cli "$pub1" -x SET big >/dev/null
+used=$(cli "$pub1" INFO memory | sed -n 's/^used_memory://p')
+cli "$pub1" CONFIG SET maxmemory $((used * 100 / 95)) >/dev/null
+status_of
+check; [ "$status" -eq 0 ] && grep -q '^group gs: healthy$' "$TMP/out" &&
+	grep -Eq '^  warning: gs-1: memory at 9[0-9]\.[0-9]% of maxmemory \([0-9.]+ MiB of [0-9.]+ MiB\): with noeviction, writes fail once it is full$' "$TMP/out" &&
+	line_of gs-1 | grep -Eq ' verified +warning +memory at 9' &&
+	health_of gs-1 | grep -q '^    health:     warning: memory at 9' ||
+	fail "status, memory at 95%: exit $status: $(cat "$TMP/out")"
+# Full: its writes are refused; its health failing, with the numbers.
 cli "$pub1" CONFIG SET maxmemory 1mb >/dev/null
 check; cli "$pub1" SET k2 v2 | grep -q OOM || fail "status: the primary still takes writes"
 status_of
-check; [ "$status" -eq 1 ] && grep -q '^  problem: gs-1: memory full ([0-9]*% of maxmemory, noeviction): writes are refused$' "$TMP/out" ||
+check; [ "$status" -eq 1 ] && grep -q '^group gs: UNHEALTHY$' "$TMP/out" &&
+	grep -Eq '^  problem: gs-1: writes are refused \(OOM\): [0-9]+ bytes used, over maxmemory \(1048576 bytes, 1\.00 MiB\), and noeviction evicts nothing$' "$TMP/out" &&
+	line_of gs-1 | grep -Eq ' verified +failing +writes are refused \(OOM\)' &&
+	health_of gs-1 >"$TMP/h1" && grep -q '^    health:     failing: writes are refused (OOM): ' "$TMP/h1" &&
+	grep -Eqx '    memory:     [0-9.]+ MiB of 1\.00 MiB maxmemory \([0-9]+\.[0-9]%: [0-9]+ of 1048576 bytes\), noeviction' "$TMP/h1" &&
+	grep -Eqx '    keys:       2 \(0 with a TTL\); since start: 0 evicted, 0 expired, [1-9][0-9]* writes refused \(OOM\)' "$TMP/h1" ||
 	fail "status, memory full: exit $status: $(cat "$TMP/out")"
+status_of -o json
+check; [ "$status" -eq 1 ] && python3 - "$TMP/out" <<'PY' || fail "status -o json, memory full: $(cat "$TMP/out")"
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["healthy"] is False, o
+h = {x["name"]: x for x in o["nodes"]}["gs-1"]["health"]
+assert h["verdict"] == "failing" and h["reasons"][0].startswith("writes are refused (OOM): "), h
+assert h["maxmemory"] == 1 << 20 and h["used_memory"] > h["maxmemory"] and h["used_memory_percent"] > 100, h
+assert h["oom_errors"] >= 1 and h["evicted_keys"] == 0, h
+assert o["problems"] == ["gs-1: " + h["reasons"][0]], o
+PY
 cli "$pub1" CONFIG SET maxmemory 64mb >/dev/null
 status_of
 check; [ "$status" -eq 0 ] || fail "status, memory back: exit $status: $(cat "$TMP/out")"
@@ -413,7 +474,12 @@ node one "$TMP/other.crt" "$TMP/other.key" "$pub" -- --requirepass "$PW"
 check; wait_until 10 sh -c "echo | openssl s_client -connect $pub:$PORT >/dev/null 2>&1" || fail "one: Redis did not start"
 launch status one
 check; [ "$status" -eq 0 ] && grep -q '^droplet one: healthy$' "$TMP/out" && grep -q '^TLS: not verified' "$TMP/out" &&
-	line_of one | grep -Eq "^one +$pub:$PORT +primary .* unverified +ok$" || fail "status of one droplet: exit $status: $(cat "$TMP/out" "$TMP/err")"
+	line_of one | grep -Eq "^one +$pub:$PORT +primary .* unverified +ok +ok$" &&
+	health_of one >"$TMP/h1" && grep -qx '    health:     ok' "$TMP/h1" &&
+	grep -Eqx "    redis:      [0-9.]+ at $pub:$PORT, up [0-9]+ s" "$TMP/h1" &&
+	grep -qx '    role:       primary, 0 replicas' "$TMP/h1" &&
+	grep -Eqx '    memory:     .* of 64\.00 MiB maxmemory .*, noeviction' "$TMP/h1" ||
+	fail "status of one droplet: exit $status: $(cat "$TMP/out" "$TMP/err")"
 # Without TLS: Redis' own port, in plaintext.
 printf '#doagent\n[redis]\nport = %s\nbind = public\n[tls]\nenabled = no\n' "$PORT" >"$TMP/plain.ini"
 launch create plain --launch-id plain --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb \
@@ -432,6 +498,9 @@ import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["droplet"] == "plain" and o["healthy"] and o["nodes"][0]["tls"] == "off" and o["nodes"][0]["role"] == "primary", o
 assert o["nodes"][0]["certificate_sha256"] is None, o
+h = o["nodes"][0]["health"]
+assert h["verdict"] == "ok" and h["role"] == "master" and h["maxmemory"] == 0 and h["used_memory_percent"] is None, h
+assert h["replication"]["min_replicas_to_write"] is None and h["uptime_in_seconds"] >= 0, h
 ' "$TMP/out" || fail "status without TLS: exit $status: $(cat "$TMP/out" "$TMP/err")"
 launch status nosuch
 check; [ "$status" -eq 1 ] && grep -q 'no group nosuch' "$TMP/err" || fail "status of nothing: exit $status: $(cat "$TMP/err")"
