@@ -616,28 +616,18 @@ int health_unchecked(const char *why, struct health_report *ret)
 	return ret->unchecked ? 0 : -ENOMEM;
 }
 
-int health_fail(struct health_report *r, const char *fmt, ...)
+int health_fail(struct health_report *r, const char *what, const char *cause)
 {
 	size_t n = strv_length(r->reasons);
-	char *s = NULL, **l;
-	va_list ap;
-	int k;
+	char *s;
+	int k = cause ? strv_extendf(&r->reasons, "%s: %s", what, cause) : strv_extend(&r->reasons, what);
 
-	va_start(ap, fmt);
-	k = vasprintf(&s, fmt, ap);
-	va_end(ap);
 	if (k < 0)
 		return -ENOMEM;
-	l = reallocarray(r->reasons, n + 2, sizeof *l);
-	if (!l) {
-		free(s);
-		return -ENOMEM;
-	}
-	l[n] = NULL;
-	/* failing reasons come before the warnings */
-	memmove(l + r->n_failing + 1, l + r->n_failing, (n + 1 - r->n_failing) * sizeof *l);
-	l[r->n_failing++] = s;
-	r->reasons = l;
+	/* failing reasons come before the warnings: the new one moves up to follow them */
+	s = r->reasons[n];
+	memmove(r->reasons + r->n_failing + 1, r->reasons + r->n_failing, (n - r->n_failing) * sizeof *r->reasons);
+	r->reasons[r->n_failing++] = s;
 	r->verdict = HEALTH_FAILING;
 	return 0;
 }
@@ -693,9 +683,9 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 	if (r == -ENOMEM)
 		goto nomem;
 	if (r == -EACCES)
-		r = health_fail(&rep, "Redis refuses the password of redis.conf: %s", cause ? cause : "AUTH refused");
+		r = health_fail(&rep, "Redis refuses the password of redis.conf", cause ? cause : "AUTH refused");
 	else if (r < 0)
-		r = health_fail(&rep, "Redis does not answer: %s", cause ? cause : strerror(-r));
+		r = health_fail(&rep, "Redis does not answer", cause ? cause : strerror(-r));
 	else {
 		free(cause);
 		cause = NULL;
@@ -704,7 +694,7 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 		r = health_parse_info(info, &rep.info, &cause);
 		rep.info.min_replicas_to_write = min;
 		if (r == -EBADMSG)
-			r = health_fail(&rep, "Redis' INFO cannot be understood: %s", cause ? cause : "bad INFO");
+			r = health_fail(&rep, "Redis' INFO cannot be understood", cause ? cause : "bad INFO");
 		else if (r >= 0) {
 			rep.answered = true;
 			r = health_judge_report(&rep);

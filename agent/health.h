@@ -154,9 +154,10 @@ int health_check(const char *root, uint64_t timeout_ms, struct health_report *re
 /* A report that says why Redis was not asked. Returns 0 or -ENOMEM. */
 int health_unchecked(const char *why, struct health_report *ret);
 
-/* Make r failing, with a reason (after its other failing reasons, before its warnings):
- * Redis did not answer, refused the password or answered no INFO. 0 or -ENOMEM. */
-int health_fail(struct health_report *r, const char *fmt, ...) _printf_(2, 3);
+/* Make r failing, with the reason "what: cause" (cause NULL: "what"), after its other
+ * failing reasons and before its warnings: Redis did not answer, refused the password
+ * or answered no INFO. 0 or -ENOMEM. */
+int health_fail(struct health_report *r, const char *what, const char *cause);
 
 /* For doagent --status and doagent-launch status: lines "health:     VERDICT: reason"
  * and the numbers, each line after indent (NULL: none). */

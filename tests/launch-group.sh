@@ -350,6 +350,7 @@ check; health_of gs-1 >"$TMP/h1" && grep -qx '    health:     ok' "$TMP/h1" &&
 	fail "status, healthy: the primary's health: $(cat "$TMP/out")"
 check; health_of gs-3 | grep -Eqx "    role:       replica of $priv1:$PORT, link up, last heard [0-9]+ s ago" ||
 	fail "status, healthy: a replica's health: $(cat "$TMP/out")"
+echo "status gs, healthy:" && cat "$TMP/out"	# into the log: what the README shows
 status_of -o json
 check; [ "$status" -eq 0 ] && python3 - "$TMP/out" "$(openssl x509 -noout -fingerprint -sha256 -in "$TMP/gs.crt" | sed 's/.*=//')" <<'PY' || fail "status -o json: $(cat "$TMP/out")"
 import json, sys
@@ -438,6 +439,7 @@ check; [ "$status" -eq 1 ] && grep -q '^group gs: UNHEALTHY$' "$TMP/out" &&
 	grep -Eqx '    memory:     [0-9.]+ MiB of 1\.00 MiB maxmemory \([0-9]+\.[0-9]%: [0-9]+ of 1048576 bytes\), noeviction' "$TMP/h1" &&
 	grep -Eqx '    keys:       2 \(0 with a TTL\); since start: 0 evicted, 0 expired, [1-9][0-9]* writes refused \(OOM\)' "$TMP/h1" ||
 	fail "status, memory full: exit $status: $(cat "$TMP/out")"
+echo "status gs, the primary full:" && cat "$TMP/out"
 status_of -o json
 check; [ "$status" -eq 1 ] && python3 - "$TMP/out" <<'PY' || fail "status -o json, memory full: $(cat "$TMP/out")"
 import json, sys

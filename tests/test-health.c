@@ -355,7 +355,7 @@ static void test_report_failing(void **state)
 	assert_int_equal(strv_length(r.reasons), 2);
 	assert_non_null(strstr(r.reasons[0], "RDB save failed"));
 	assert_non_null(strstr(r.reasons[1], "loading"));
-	assert_int_equal(health_fail(&r, "Redis does not answer: %s", "no answer (timed out)"), 0);
+	assert_int_equal(health_fail(&r, "Redis does not answer", "no answer (timed out)"), 0);
 	assert_int_equal(r.n_failing, 2);
 	assert_int_equal(strv_length(r.reasons), 3);
 	assert_string_equal(r.reasons[1], "Redis does not answer: no answer (timed out)");
@@ -373,13 +373,13 @@ static void test_report_failing(void **state)
 	assert_int_equal(r.verdict, HEALTH_WARNING);
 	assert_int_equal(r.n_failing, 0);
 	/* from nothing */
-	assert_int_equal(health_fail(&r, "%s", "gone"), 0);
+	assert_int_equal(health_fail(&r, "gone", NULL), 0);
 	assert_int_equal(r.verdict, HEALTH_FAILING);
 	assert_string_equal(r.reasons[0], "gone");
 	assert_non_null(strstr(r.reasons[1], "loading"));
 	assert_null(r.reasons[2]);
 	health_report_done(&r);
-	assert_int_equal(health_fail(&r, "%s", "alone"), 0);
+	assert_int_equal(health_fail(&r, "alone", NULL), 0);
 	assert_string_equal(r.reasons[0], "alone");
 	assert_null(r.reasons[1]);
 	health_report_done(&r);

@@ -443,7 +443,7 @@ out:
 			return n->step;
 		}
 		n->health.verdict = HEALTH_FAILING;
-		(void)health_fail(&n->health, "%s", n->error ? n->error : "?");
+		(void)health_fail(&n->health, n->error ? n->error : "?", NULL);
 	}
 	n->health.checked = true;
 	if (n->address[0] && asprintf(&n->health.address, "%s:%u", n->address, t->port) < 0)
