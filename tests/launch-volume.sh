@@ -179,6 +179,7 @@ points=$(state '"\n".join(__import__("collections").OrderedDict.fromkeys(
 	h + " " + m + " " + __import__("re").sub(r"/([0-9]+|[0-9a-f-]{36})(?=/|$)", "/*", p)
 	for m, p in (e.split(" ", 1) for e in s["log"]) for h in (("hold", "hold_after") if m == "POST" else ("hold",))))')
 check; [ "$(echo "$points" | wc -l)" -ge 10 ] || fail "too few kill points: $points"
+check; echo "$points" | grep -q '^hold_after POST /v2/tags$' || fail "no kill point at the tags' create: $points"
 i=0
 while read -r how method path; do
 	i=$((i + 1))
