@@ -5,7 +5,8 @@
              DigitalOcean's multi-create), GET /v2/droplets?tag_name=T, GET and DELETE
              /v2/droplets/{id}, POST /v2/droplets/{id}/actions (shutdown, power_on),
              GET /v2/droplets/{id}/actions/{action_id}
-  firewalls  POST and GET /v2/firewalls, DELETE /v2/firewalls/{id}
+  firewalls  POST and GET /v2/firewalls, PUT and DELETE /v2/firewalls/{id}
+  tags       POST /v2/tags, GET /v2/tags/{name}
   volumes    POST and GET /v2/volumes (?name=N&region=R), GET and DELETE
              /v2/volumes/{id}, POST /v2/volumes/{id}/actions (attach, detach),
              GET /v2/volumes/{id}/actions/{action_id}
@@ -28,6 +29,16 @@ alert_policy_request, of its types and enums, and nothing else (else 422); a pol
 the body and its uuid, and its entities are strings (the schema's; the spec's own list
 example has a number there, which the schema refuses). POST answers 200 {policy}, PUT
 200 {policy}, DELETE 204, an unknown uuid 404.
+
+DigitalOcean's tag rules: a tag exists once POST /v2/tags made it or a droplet or a volume
+was created carrying it (it outlives them: only deleting the tag, which the fake does not
+serve, ends it). A firewall (POST /v2/firewalls, PUT /v2/firewalls/{id}) whose "tags" or
+whose rules' sources.tags / destinations.tags name a tag that does not exist is refused
+with 422 naming the tag, as DigitalOcean refuses it. POST /v2/tags {"name"} answers 201
+{"tag"}, or 400 (the schema's error_with_root_causes) when the name is not 1 to 255
+letters, digits, ':', '-' and '_'; a tag that exists already is answered 201 with that
+tag, unchanged (the schema documents only 201 for this POST). GET /v2/tags/{name}: 200
+{"tag"} or 404. A tag's resources count its droplets and volumes.
 
 DigitalOcean's volume rules:
 - a volume's name is unique in its region (409 "already exists"); names are lowercase
@@ -200,6 +211,7 @@ class State:
         self.volumes = {}
         self.actions = {}
         self.policies = {}
+        self.tags = {}          # name: the time it was made (its order)
         self.next_id = 3164444
         self.next_action = 7515000
         self.requests = 0
@@ -319,6 +331,27 @@ class State:
         self.tick()
         return a
 
+    def add_tags(self, names):
+        for name in names:
+            self.tags.setdefault(name, len(self.tags))
+
+    def tag_object(self, name):
+        droplets = [d for d in self.droplets.values() if name in d["tags"]]
+        volumes = [v for v in self.volumes.values() if name in v["tags"]]
+        res = {"count": len(droplets) + len(volumes),
+               "droplets": {"count": len(droplets)}, "images": {"count": 0},
+               "volumes": {"count": len(volumes)}, "volume_snapshots": {"count": 0},
+               "databases": {"count": 0}}
+        base = self.public_url or "https://api.digitalocean.com"
+        if droplets:
+            res["droplets"]["last_tagged_uri"] = "%s/v2/droplets/%d" % (base, droplets[-1]["id"])
+        if volumes:
+            res["volumes"]["last_tagged_uri"] = "%s/v2/volumes/%s" % (base, volumes[-1]["id"])
+        last = res["volumes"].get("last_tagged_uri") or res["droplets"].get("last_tagged_uri")
+        if last:
+            res["last_tagged_uri"] = last
+        return {"name": name, "resources": res}
+
     @staticmethod
     def public(d):
         return {k: v for k, v in d.items() if not k.startswith("_")}
@@ -331,6 +364,7 @@ class State:
             "firewalls": list(self.firewalls.values()),
             "volumes": [self.public(v) for v in self.volumes.values()],
             "policies": list(self.policies.values()),
+            "tags": sorted(self.tags, key=self.tags.get),
             "actions": [self.public(a) for a in self.actions.values()],
             "requests": self.requests,
             "methods": self.by_method,
@@ -518,12 +552,27 @@ class Handler(BaseHTTPRequestHandler):
                 return self.create_firewall(st, body)
             if len(parts) == 2 and m == "GET":
                 return self.send_page(st, url, "firewalls", list(st.firewalls.values()))
+            if len(parts) == 3 and m == "PUT":
+                if parts[2] not in st.firewalls:
+                    st.count("404")
+                    return reply_error(404, NOT_FOUND)
+                return self.create_firewall(st, body, parts[2])
             if len(parts) == 3 and m == "DELETE":
                 if st.firewalls.pop(parts[2], None) is None:
                     st.count("404")
                     return reply_error(404, NOT_FOUND)
                 st.count("deleted")
                 return 204, None
+        if parts[:2] == ["v2", "tags"]:
+            if len(parts) == 2 and m == "POST":
+                return self.create_tag(st, body)
+            if len(parts) == 3 and m == "GET":
+                name = urllib.parse.unquote(parts[2])
+                if name not in st.tags:
+                    st.count("404")
+                    return reply_error(404, NOT_FOUND)
+                st.count("tag")
+                return 200, {"tag": st.tag_object(name)}
         if parts[:2] == ["v2", "volumes"]:
             if len(parts) == 2 and m == "POST":
                 return self.create_volume(st, body)
@@ -651,6 +700,7 @@ class Handler(BaseHTTPRequestHandler):
              "_active_wall": None if st.never_active else time.time() + st.active_after,
              "_user_data": body.get("user_data"), "_ssh_keys": keys}
         st.droplets[str(ident)] = d
+        st.add_tags(tags)
         for vid in volumes:
             st.volumes[vid]["droplet_ids"] = [ident]
         return d
@@ -723,7 +773,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---- firewalls ----
 
-    def create_firewall(self, st, body):
+    def create_firewall(self, st, body, ident=None):
+        """Create a firewall, or with ident replace that one's (PUT)."""
         if (not isinstance(body, dict) or not isinstance(body.get("name"), str)
                 or not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9.-]+", body["name"])):
             return self.unprocessable(st, "name is required: letters, digits, '.' and '-'")
@@ -736,12 +787,46 @@ class Handler(BaseHTTPRequestHandler):
                         or not isinstance(r.get("ports"), str)
                         or not isinstance(r.get(target), dict)):
                     return self.unprocessable(st, "a rule in %s is malformed" % key)
+                named = r[target].get("tags") or []
+                if not isinstance(named, list) or not all(isinstance(t, str) for t in named):
+                    return self.unprocessable(st, "%s.tags in %s must be tag names" % (target, key))
+                missing = [t for t in named if t not in st.tags]
+                if missing:
+                    return self.unprocessable(st, "a rule in %s names the tag %s, which does not exist"
+                                              % (key, missing[0]))
+        tags = body.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            return self.unprocessable(st, "tags must be tag names")
+        missing = [t for t in tags if t not in st.tags]
+        if missing:
+            return self.unprocessable(st, "tags names the tag %s, which does not exist" % missing[0])
         fw = dict({"droplet_ids": [], "tags": []}, **body)
-        fw = dict(fw, id=str(uuid.uuid4()), status="waiting", pending_changes=[],
-                  created_at=now_iso())
+        if ident is None:
+            fw = dict(fw, id=str(uuid.uuid4()), status="waiting", pending_changes=[],
+                      created_at=now_iso())
+        else:
+            old = st.firewalls[ident]
+            fw = dict(fw, id=ident, status="waiting", pending_changes=[],
+                      created_at=old["created_at"])
         st.firewalls[fw["id"]] = fw
-        st.count("created")
-        return 202, {"firewall": fw}
+        st.count("created" if ident is None else "updated")
+        return (202, {"firewall": fw}) if ident is None else (200, {"firewall": fw})
+
+    # ---- tags ----
+
+    def create_tag(self, st, body):
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not TAG_NAME.fullmatch(name):
+            st.count("400")
+            why = "tag-name %s contains invalid characters or is not 1 to 255 long" % json.dumps(name)
+            return 400, {"error": "Error validating resource tag: " + why, "messages": None,
+                         "root_causes": ["rpc error: code = InvalidArgument desc = " + why]}
+        if name in st.tags:
+            st.count("tag")
+        else:
+            st.add_tags([name])
+            st.count("created")
+        return 201, {"tag": st.tag_object(name)}
 
     # ---- volumes ----
 
@@ -767,6 +852,7 @@ class Handler(BaseHTTPRequestHandler):
              "region": region_object(region), "filesystem_type": "", "filesystem_label": "",
              "_region": region, "_attaching": False}
         st.volumes[v["id"]] = v
+        st.add_tags(tags)
         st.count("created")
         return 201, {"volume": st.public(v)}
 

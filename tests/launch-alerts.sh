@@ -26,26 +26,6 @@ create() {
 	launch create "$@" --image ubuntu-24-04-x64 --region fra1 --size "$SIZE" --user-data-file "$UD" $MAILS
 }
 
-# request BASE METHOD PATH [JSON]: the test's own request; prints the status and the
-# body (JSON compacted).
-request() {
-	python3 - "$1$3" "$2" "${4:-}" "$TOKEN" <<'PY'
-import json, sys, urllib.error, urllib.request
-req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode() or None,
-                             headers={"Authorization": "Bearer " + sys.argv[4],
-                                      "Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        status, body = r.status, r.read().decode()
-except urllib.error.HTTPError as e:
-    status, body = e.code, e.read().decode()
-try:
-    body = json.dumps(json.loads(body), separators=(",", ":"))
-except ValueError:
-    pass
-print(status, body.strip())
-PY
-}
 # answers WHAT EXPECTED BASE METHOD PATH [JSON]: the answer is EXPECTED (a regex over
 # "STATUS BODY").
 answers() {
@@ -54,8 +34,6 @@ answers() {
 	got=$(request "$@")
 	check; printf '%s' "$got" | grep -Eq "^$want" || fail "$what: $got"
 }
-# api METHOD PATH [JSON]: straight to the fake; prints the body of a 2xx answer.
-api() { request "$fake" "$@" | sed -n 's/^2[0-9][0-9] //p'; }
 
 # expect WHAT EXPR EXPECTED: the fake's state, EXPR over it, is EXPECTED.
 expect() {

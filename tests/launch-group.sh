@@ -257,6 +257,26 @@ rules='sorted((r["protocol"], r["ports"], ",".join(r["sources"].get("addresses",
 expect "--cloud-firewall: inbound rules" "$rules" \
 	"[('icmp', '0', '0.0.0.0/0,::/0', ''), ('tcp', '22', '0.0.0.0/0,::/0', ''), ('tcp', '26379', '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16', 'doagent-group:g7'), ('tcp', '6380', '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16', 'doagent-group:g7')]"
 expect "--cloud-firewall: for the launch's droplets" 's["firewalls"][0]["tags"]' "['doagent-launch-fw']"
+# The tags it names made first: DigitalOcean (and the fake) refuse a firewall naming a
+# tag that does not exist, and the droplets that would make them come after.
+expect "--cloud-firewall: the tags before the firewall" '[e for e in s["log"] if e.startswith("POST")]' \
+	"['POST /v2/tags', 'POST /v2/tags', 'POST /v2/firewalls', 'POST /v2/droplets', 'POST /v2/droplets']"
+expect "--cloud-firewall: the tags made" 's["tags"][:2]' "['doagent-launch-fw', 'doagent-group:g7']"
+got=$(request "$url" POST /v2/firewalls '{"name": "fw-probe", "inbound_rules": [{"protocol": "tcp", "ports": "6380", "sources": {"tags": ["doagent-group:g8"]}}], "tags": ["doagent-launch-fw"]}')
+check; printf '%s' "$got" | grep -q '^422 .*names the tag doagent-group:g8, which does not exist' || fail "--cloud-firewall: a group's tag that does not exist: $got"
+# A rerun, the firewall gone and the tags there, against an API that refuses a tag that
+# exists: each found by GET (its ':' escaped), then the firewall made.
+request "$url" DELETE "/v2/firewalls/$(state 's["firewalls"][0]["id"]')" >/dev/null
+control /_fault '{"rules": [{"request": "POST /v2/tags", "do": "fail", "status": 422, "message": "tag already exists"}, {"request": "POST /v2/tags", "do": "fail", "status": 422, "message": "tag already exists"}]}'
+before=$(state 'len(s["log"])')
+create g7 --standby 2 --cloud-firewall --launch-id fw --wait-timeout 20
+check; [ "$status" -eq 0 ] || fail "--cloud-firewall rerun: exit $status: $(cat "$TMP/err")"
+expect "--cloud-firewall rerun: the tags found" '[e for e in s["log"]['"$before"':] if "/tags" in e or e.startswith("POST")]' \
+	"['POST /v2/tags', 'GET /v2/tags/doagent-launch-fw', 'POST /v2/tags', 'GET /v2/tags/doagent-group%3Ag7', 'POST /v2/firewalls']"
+expect "--cloud-firewall rerun: one firewall, three droplets" 'len(s["firewalls"]), len(s["droplets"])' "(1, 3)"
+launch create g7 --standby 2 --cloud-firewall --image ubuntu-24-04-x64 --size s-1vcpu-1gb --user-data-file "$UD" --dry-run
+check; [ "$status" -eq 0 ] && [ "$(grep '^POST ' "$TMP/out" | tr '\n' ' ')" = "POST /v2/tags POST /v2/tags POST /v2/firewalls POST /v2/droplets POST /v2/droplets " ] ||
+	fail "--cloud-firewall --dry-run: $(cat "$TMP/out" "$TMP/err")"
 prism_clean "--cloud-firewall"
 
 # ---- 6. status against real redis-servers --------------------------------------------

@@ -84,6 +84,29 @@ prism_clean() {
 	}
 }
 
+# request BASE METHOD PATH [JSON]: the test's own request; prints the status and the
+# body (JSON compacted: no blanks between members).
+request() {
+	python3 - "$1$3" "$2" "${4:-}" "$TOKEN" <<'PY'
+import json, sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode() or None,
+                             headers={"Authorization": "Bearer " + sys.argv[4],
+                                      "Content-Type": "application/json"})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        status, body = r.status, r.read().decode()
+except urllib.error.HTTPError as e:
+    status, body = e.code, e.read().decode()
+try:
+    body = json.dumps(json.loads(body), separators=(",", ":"))
+except ValueError:
+    pass
+print(status, body.strip())
+PY
+}
+# api METHOD PATH [JSON]: straight to the fake; prints the body of a 2xx answer.
+api() { request "$fake" "$@" | sed -n 's/^2[0-9][0-9] //p'; }
+
 ndroplets() { state 'len(s["droplets"])'; }
 
 # launch ARGS...: run doagent-launch; $TMP/out, $TMP/err, $status; checks the canary.

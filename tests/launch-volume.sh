@@ -31,29 +31,6 @@ create() {
 	launch create "$@" --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$UD"
 }
 
-# request BASE METHOD PATH [JSON]: the test's own request; prints the status and the
-# body (JSON compacted: no blanks between members).
-request() {
-	python3 - "$1$3" "$2" "${4:-}" "$TOKEN" <<'PY'
-import json, sys, urllib.error, urllib.request
-req = urllib.request.Request(sys.argv[1], method=sys.argv[2], data=sys.argv[3].encode() or None,
-                             headers={"Authorization": "Bearer " + sys.argv[4],
-                                      "Content-Type": "application/json"})
-try:
-    with urllib.request.urlopen(req, timeout=10) as r:
-        status, body = r.status, r.read().decode()
-except urllib.error.HTTPError as e:
-    status, body = e.code, e.read().decode()
-try:
-    body = json.dumps(json.loads(body), separators=(",", ":"))
-except ValueError:
-    pass
-print(status, body.strip())
-PY
-}
-# api METHOD PATH [JSON]: straight to the fake; prints the body of a 2xx answer.
-api() { request "$fake" "$@" | sed -n 's/^2[0-9][0-9] //p'; }
-
 # volume NAME REGION: make a detached, untagged volume; prints its id.
 volume() {
 	api POST /v2/volumes "{\"name\": \"$1\", \"region\": \"$2\", \"size_gigabytes\": 3}" |
@@ -202,6 +179,7 @@ points=$(state '"\n".join(__import__("collections").OrderedDict.fromkeys(
 	h + " " + m + " " + __import__("re").sub(r"/([0-9]+|[0-9a-f-]{36})(?=/|$)", "/*", p)
 	for m, p in (e.split(" ", 1) for e in s["log"]) for h in (("hold", "hold_after") if m == "POST" else ("hold",))))')
 check; [ "$(echo "$points" | wc -l)" -ge 10 ] || fail "too few kill points: $points"
+check; echo "$points" | grep -q '^hold_after POST /v2/tags$' || fail "no kill point at the tags' create: $points"
 i=0
 while read -r how method path; do
 	i=$((i + 1))

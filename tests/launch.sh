@@ -98,7 +98,10 @@ check; [ "$(ndroplets)" -eq 1 ] || fail "launch-id re-run: $(ndroplets) droplets
 prism_clean "invalid user data, dry run, --launch-id"
 
 # 9. --cloud-firewall: a firewall for the launch tag mirroring allow and ssh-allow, made
-# before the droplet; adopted on a re-run; destroyed with the droplet when waiting fails.
+# before the droplet, after the tag it names (DigitalOcean refuses a firewall naming a tag
+# that does not exist, as the fake does); adopted on a re-run; made again on a rerun whose
+# tag exists (also against an API that refuses a duplicate tag); destroyed with the
+# droplet when waiting fails, the tag kept.
 FWUD="$TMP/fw.ini"
 printf '#doagent\n[tls]\nport = 6380\n\n[firewall]\nallow = vpc, 198.51.100.7/32\nssh-allow = 192.0.2.0/24\nssh-port = 2222\n' >"$FWUD"
 start_fake
@@ -106,6 +109,10 @@ launch create db-fw --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --
 	--cloud-firewall --launch-id fw_1 --wait-timeout 20 -o json
 check; [ "$status" -eq 0 ] || fail "cloud firewall: exit $status: $(cat "$TMP/err")"
 check; [ "$(state 'len(s["firewalls"])')" -eq 1 ] || fail "cloud firewall: $(state 's["firewalls"]')"
+posts='[e for e in s["log"] if e.startswith("POST")]'
+check; [ "$(state "$posts")" = "['POST /v2/tags', 'POST /v2/firewalls', 'POST /v2/droplets']" ] ||
+	fail "cloud firewall: the tag is not made before the firewall: $(state "$posts")"
+check; [ "$(state 's["tags"]')" = "['doagent-launch-fw_1', 'doagent']" ] || fail "cloud firewall: tags: $(state 's["tags"]')"
 check; [ "$(state 's["firewalls"][0]["name"] + " " + ",".join(s["firewalls"][0]["tags"])')" = "doagent-launch-fw-1 doagent-launch-fw_1" ] ||
 	fail "cloud firewall: name or tags: $(state 's["firewalls"]')"
 rules='sorted((r["protocol"], r["ports"], ",".join(r["sources"]["addresses"])) for r in s["firewalls"][0]["inbound_rules"])'
@@ -117,16 +124,57 @@ check; grep -q "\"firewall_id\":\"$(state 's["firewalls"][0]["id"]')\"" "$TMP/ou
 launch create db-fw --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
 	--cloud-firewall --launch-id fw_1 --wait-timeout 20
 check; [ "$status" -eq 0 ] && grep -q 'firewall .* exists: adopting it' "$TMP/err" || fail "cloud firewall re-run: exit $status: $(cat "$TMP/err")"
-check; [ "$(state 'len(s["firewalls"]), len(s["droplets"]), s["methods"]["POST"]')" = "(1, 1, 2)" ] ||
+check; [ "$(state 'len(s["firewalls"]), len(s["droplets"]), s["methods"]["POST"]')" = "(1, 1, 3)" ] ||
 	fail "cloud firewall re-run: $(state 'len(s["firewalls"]), len(s["droplets"]), s["methods"]')"
+# The fake refuses, through Prism, a firewall naming a tag that does not exist, in its
+# tags or a rule's sources, on a create or an update; it serves tags as the schema says.
+fwbody() { # TAGS SOURCE-TAGS
+	printf '{"name": "fw-probe", "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["192.0.2.0/24"], "tags": [%s]}}], "outbound_rules": [{"protocol": "tcp", "ports": "0", "destinations": {"addresses": ["0.0.0.0/0"]}}], "tags": [%s]}' "$2" "$1"
+}
+fw_id=$(state 's["firewalls"][0]["id"]')
+for req in "POST /v2/firewalls" "PUT /v2/firewalls/$fw_id"; do
+	got=$(request "$url" "${req% *}" "${req#* }" "$(fwbody '"doagent-launch-nosuch"' '')")
+	check; printf '%s' "$got" | grep -q '^422 .*tags names the tag doagent-launch-nosuch, which does not exist' ||
+		fail "fake: $req naming an unknown tag: $got"
+	got=$(request "$url" "${req% *}" "${req#* }" "$(fwbody '"doagent-launch-fw_1"' '"doagent-group:nosuch"')")
+	check; printf '%s' "$got" | grep -q '^422 .*names the tag doagent-group:nosuch, which does not exist' ||
+		fail "fake: $req naming an unknown tag in a rule: $got"
+done
+check; [ "$(state 'len(s["firewalls"]), s["tags"]')" = "(1, ['doagent-launch-fw_1', 'doagent'])" ] || fail "fake: refusals made something: $(state 's["firewalls"], s["tags"]')"
+got=$(request "$url" PUT "/v2/firewalls/$fw_id" "$(fwbody '"doagent-launch-fw_1"' '')")
+check; printf '%s' "$got" | grep -q "^200 {\"firewall\":{.*\"id\":\"$fw_id\"" || fail "fake: PUT of a firewall naming tags that exist: $got"
+check; printf '%s' "$(request "$url" GET /v2/tags/doagent-launch-fw_1)" | grep -q '^200 {"tag":{"name":"doagent-launch-fw_1","resources":{"count":1,' ||
+	fail "fake: GET of a tag: $(request "$url" GET /v2/tags/doagent-launch-fw_1)"
+check; printf '%s' "$(request "$url" GET /v2/tags/doagent-launch-nosuch)" | grep -q '^404 ' || fail "fake: GET of an unknown tag"
+check; printf '%s' "$(request "$url" POST /v2/tags '{"name": "doagent-launch-fw_1"}')" | grep -q '^201 {"tag":{"name":"doagent-launch-fw_1"' ||
+	fail "fake: POST of a tag that exists: $(request "$url" POST /v2/tags '{"name": "doagent-launch-fw_1"}')"
+check; printf '%s' "$(request "$fake" POST /v2/tags '{"name": "no spaces"}')" | grep -q '^400 {"error":"Error validating resource tag' ||
+	fail "fake: POST of a bad tag name: $(request "$fake" POST /v2/tags '{"name": "no spaces"}')"
+# A rerun whose firewall is gone and whose tag exists: the tag made again (201, or
+# refused as a duplicate and found), then the firewall.
+request "$url" DELETE "/v2/firewalls/$fw_id" >/dev/null
+for rule in '' '{"rules": [{"request": "POST /v2/tags", "do": "fail", "status": 422, "message": "tag already exists"}]}'; do
+	[ -z "$rule" ] || control /_fault "$rule"
+	before=$(state 'len(s["log"])')
+	launch create db-fw --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
+		--cloud-firewall --launch-id fw_1 --wait-timeout 20
+	check; [ "$status" -eq 0 ] && grep -q 'firewall .* created' "$TMP/err" || fail "cloud firewall rerun, its tag there ($rule): exit $status: $(cat "$TMP/err")"
+	check; [ "$(state '[e for e in s["log"]['"$before"':] if not e.startswith("GET /v2/droplets")]')" = \
+		"$([ -z "$rule" ] && echo "['GET /v2/firewalls', 'POST /v2/tags', 'POST /v2/firewalls']" ||
+			echo "['GET /v2/firewalls', 'POST /v2/tags', 'GET /v2/tags/doagent-launch-fw_1', 'POST /v2/firewalls']")" ] ||
+		fail "cloud firewall rerun, its tag there ($rule): $(state 's["log"]['"$before"':]')"
+	check; [ "$(state 'len(s["firewalls"]), len(s["droplets"]), s["tags"]')" = "(1, 1, ['doagent-launch-fw_1', 'doagent'])" ] ||
+		fail "cloud firewall rerun, its tag there ($rule): $(state 'len(s["firewalls"]), len(s["droplets"]), s["tags"]')"
+	request "$url" DELETE "/v2/firewalls/$(state 's["firewalls"][0]["id"]')" >/dev/null
+done
 launch create db-fw --image ubuntu-24-04-x64 --size s-1vcpu-1gb --user-data-file "$FWUD" --cloud-firewall --dry-run
-check; [ "$status" -eq 0 ] && grep -q '^POST /v2/firewalls' "$TMP/out" && grep -q '^POST /v2/droplets' "$TMP/out" ||
+check; [ "$status" -eq 0 ] && [ "$(grep '^POST ' "$TMP/out" | tr '\n' ' ')" = "POST /v2/tags POST /v2/firewalls POST /v2/droplets " ] ||
 	fail "cloud firewall --dry-run: $(cat "$TMP/out" "$TMP/err")"
 start_fake '{"never_active": true}'
 launch create db-fw2 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
 	--cloud-firewall --wait-timeout 3
-check; [ "$status" -eq 1 ] && [ "$(state 'len(s["firewalls"]), len(s["droplets"])')" = "(0, 0)" ] ||
-	fail "cloud firewall, never active: exit $status, $(state 'len(s["firewalls"]), len(s["droplets"])') left"
+check; [ "$status" -eq 1 ] && [ "$(state 'len(s["firewalls"]), len(s["droplets"]), len(s["tags"])')" = "(0, 0, 2)" ] ||
+	fail "cloud firewall, never active: exit $status, $(state 'len(s["firewalls"]), len(s["droplets"]), s["tags"]') left"
 launch create db-fw3 --image ubuntu-24-04-x64 --region fra1 --size s-1vcpu-1gb --user-data-file "$FWUD" \
 	--cloud-firewall --wait-timeout 3 --keep-on-failure
 check; [ "$status" -eq 1 ] && [ "$(state 'len(s["firewalls"]), len(s["droplets"])')" = "(1, 1)" ] ||

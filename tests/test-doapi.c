@@ -474,6 +474,12 @@ static void test_firewall(void **state)
 
 	fake_start(NULL);
 	api = api_new();
+	/* Its tags do not exist yet: refused, naming the first. */
+	assert_int_equal(doapi_firewall_create(api, &req, &id, &cause), -EINVAL);
+	assert_non_null(strstr(cause, "HTTP 422 unprocessable_entity: tags names the tag doagent-launch-abc, which does not exist"));
+	check_cause(&cause);
+	for (size_t i = 0; tags[i]; i++)
+		assert_int_equal(doapi_tag_create(api, tags[i], &cause), 0);
 	assert_int_equal(doapi_firewall_create(api, &req, &id, &cause), 0);
 	s = fake_state();
 	assert_true(json_object_object_get_ex(s, "firewalls", &fws));
@@ -484,7 +490,93 @@ static void test_firewall(void **state)
 	json_object_put(s);
 	assert_int_equal(doapi_firewall_delete(api, id, &cause), 0);
 	assert_int_equal(doapi_firewall_delete(api, id, &cause), 0);
-	assert_int_equal(api->requests, 3);
+	assert_int_equal(api->requests, 6);
+	doapi_free(api);
+}
+
+/* POST /_fault: the fake's faults, as JSON. */
+static void fake_fault(const char *json)
+{
+	_cleanup_free_ char *url = fake_url("/_fault");
+	_cleanup_(http_response_done) struct http_response r = { 0 };
+	_cleanup_free_ char *cause = NULL;
+	const struct http_request req = { .method = "POST", .url = url, .body = json,
+					  .body_len = strlen(json) };
+
+	assert_int_equal(http_request(&req, &r, &cause), 0);
+	assert_int_equal(r.status, 200);
+}
+
+/* The fake's log, as one string: "METHOD /path" each, joined by ", ". */
+static char *fake_log(void)
+{
+	json_object *s = fake_state(), *log;
+	size_t len = 0;
+	char *out = xprintf("%s", "");
+
+	assert_true(json_object_object_get_ex(s, "log", &log));
+	for (size_t i = 0; i < json_object_array_length(log); i++) {
+		const char *e = json_object_get_string(json_object_array_get_idx(log, i));
+		char *more = xprintf("%s%s%s", out, len ? ", " : "", e);
+
+		free(out);
+		out = more;
+		len = strlen(out);
+	}
+	json_object_put(s);
+	return out;
+}
+
+/* Tags: made (201, also when it exists); refused as a duplicate (a 4xx) and then found
+ * by GET, its ':' escaped; refused and not found; retried on 5xx; a bad name never
+ * sent; 401 not looked up. */
+static void test_tags(void **state)
+{
+	struct doapi *api, *bad;
+	_cleanup_free_ char *base = NULL, *log = NULL;
+	char *cause = NULL;
+
+	fake_start(NULL);
+	api = api_new();
+	assert_int_equal(doapi_tag_create(api, "doagent-group:g1", &cause), 0);
+	assert_null(cause);
+	assert_int_equal(doapi_tag_create(api, "doagent-group:g1", &cause), 0);
+	assert_int_equal(api->requests, 2);
+
+	/* An API that refuses a duplicate (422): found by GET, so made. */
+	fake_fault("{\"rules\": [{\"request\": \"POST /v2/tags\", \"do\": \"fail\", \"status\": 422,"
+		   " \"message\": \"tag already exists\"}]}");
+	assert_int_equal(doapi_tag_create(api, "doagent-group:g1", &cause), 0);
+	assert_null(cause);
+	assert_int_equal(api->requests, 4);
+	log = fake_log();
+	assert_string_equal(log, "POST /v2/tags, POST /v2/tags, POST /v2/tags, GET /v2/tags/doagent-group%3Ag1");
+	/* Refused, and not there: the refusal, said. */
+	fake_fault("{\"rules\": [{\"request\": \"POST /v2/tags\", \"do\": \"fail\", \"status\": 403,"
+		   " \"message\": \"You do not have access for the attempted action.\"}]}");
+	assert_int_equal(doapi_tag_create(api, "other", &cause), -EACCES);
+	assert_non_null(strstr(cause, "creating tag other: HTTP 403 forbidden: You do not have access"));
+	assert_non_null(strstr(cause, "and it does not exist"));
+	check_cause(&cause);
+	assert_int_equal(api->requests, 6);
+	/* 5xx: sent again (making a tag twice is harmless). */
+	fake_fault("{\"rules\": [{\"request\": \"POST /v2/tags\", \"do\": \"fail\", \"status\": 500}]}");
+	assert_int_equal(doapi_tag_create(api, "other", &cause), 0);
+	assert_int_equal(api->requests, 8);
+	/* A name DigitalOcean would refuse: refused here, nothing sent. */
+	assert_int_equal(doapi_tag_create(api, "bad name", &cause), -EINVAL);
+	check_cause(&cause);
+	assert_int_equal(doapi_tag_create(api, "", &cause), -EINVAL);
+	check_cause(&cause);
+	assert_int_equal(api->requests, 8);
+	/* 401: not looked up. */
+	base = fake_url("");
+	bad = doapi_new(base, "dop_v1_CANARY_wrong");
+	assert_int_equal(doapi_tag_create(bad, "third", &cause), -EACCES);
+	assert_non_null(strstr(cause, "HTTP 401 unauthorized"));
+	check_cause(&cause);
+	assert_int_equal(bad->requests, 1);
+	doapi_free(bad);
 	doapi_free(api);
 }
 
@@ -611,6 +703,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_errors_and_token, teardown),
 		cmocka_unit_test_teardown(test_firewall, teardown),
 		cmocka_unit_test_teardown(test_firewall_find, teardown),
+		cmocka_unit_test_teardown(test_tags, teardown),
 		cmocka_unit_test_teardown(test_volumes, teardown),
 	};
 

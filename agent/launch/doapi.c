@@ -194,7 +194,8 @@ static int send_once(struct doapi *api, const char *method, const char *url, con
 	return http_request(&req, ret, ret_cause);
 }
 
-/* The error body, said in a cause: DigitalOcean's {"id", "message"} or its size. */
+/* The error body, said in a cause: DigitalOcean's {"id", "message"} or {"error"}, or its
+ * size. */
 static char *describe_status(const struct http_response *r)
 {
 	_cleanup_json_ json_object *o = NULL;
@@ -217,6 +218,13 @@ static char *describe_status(const struct http_response *r)
 		n = asprintf(&s, "HTTP %ld %s: %s%s%s%s", r->status, qid ? qid : "?",
 			     msg ? msg : "?", rid ? " (request id " : "", rid ? rid : "",
 			     rid ? ")" : "");
+	} else if (o && json_object_is_type(o, json_type_object) &&
+		   json_object_object_get_ex(o, "error", &message) &&
+		   json_object_is_type(message, json_type_string)) {
+		/* The other shape of DigitalOcean's errors: {"error", "root_causes"}. */
+		msg = strutil_quote(json_object_get_string(message), QUOTE_MAX);
+		n = asprintf(&s, "HTTP %ld: %s%s%s%s", r->status, msg ? msg : "?",
+			     rid ? " (request id " : "", rid ? rid : "", rid ? ")" : "");
 	} else if (o) {
 		n = asprintf(&s, "HTTP %ld with an unexpected JSON body (%zu bytes)%s%s%s",
 			     r->status, r->len, rid ? " (request id " : "", rid ? rid : "",
@@ -256,11 +264,13 @@ static bool retriable(long status)
 }
 
 /*
- * GET or DELETE url, retried on 429, 5xx and transport errors until the deadline.
- * Returns 0 with any other answer in *ret, or -ETIMEDOUT / -ENOMEM.
+ * GET or DELETE url (or an idempotent POST of body), retried on 429, 5xx and transport
+ * errors until the deadline. Returns 0 with any other answer in *ret, or -ETIMEDOUT /
+ * -ENOMEM.
  */
 static int send_retried(struct doapi *api, const char *method, const char *url,
-			const char *what, struct http_response *ret, char **ret_cause)
+			const char *body, const char *what, struct http_response *ret,
+			char **ret_cause)
 {
 	struct backoff b;
 
@@ -272,7 +282,7 @@ static int send_retried(struct doapi *api, const char *method, const char *url,
 		int k;
 
 		wait_rate_limit(api, backoff_remaining_ms(&b));
-		k = send_once(api, method, url, NULL, &r, &cause);
+		k = send_once(api, method, url, body, &r, &cause);
 		if (k == -ENOMEM || k == -EINVAL)
 			return strutil_cause(ret_cause, k, "%s: %s", what, cause ? cause : "?");
 		if (k == 0) {
@@ -676,7 +686,7 @@ int doapi_droplet_get(struct doapi *api, const char *id, struct doapi_droplet **
 		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
 	}
 	if ((k = build_url(api, &url, ret_cause, "/v2/droplets/%s", id)) < 0 ||
-	    (k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+	    (k = send_retried(api, "GET", url, NULL, what, &r, ret_cause)) < 0)
 		return k;
 	if (r.status != 200)
 		return status_error(&r, what, ret_cause);
@@ -735,7 +745,7 @@ static int list_all(struct doapi *api, char *url, const char *what, const char *
 					  api->max_pages);
 			break;
 		}
-		if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+		if ((k = send_retried(api, "GET", url, NULL, what, &r, ret_cause)) < 0)
 			break;
 		if (r.status != 200) {
 			k = status_error(&r, what, ret_cause);
@@ -806,7 +816,7 @@ int doapi_droplets_by_tag(struct doapi *api, const char *tag, struct doapi_dropl
 static int delete_url(struct doapi *api, const char *url, const char *what, char **ret_cause)
 {
 	_cleanup_(responsep) struct http_response r = {};
-	int k = send_retried(api, "DELETE", url, what, &r, ret_cause);
+	int k = send_retried(api, "DELETE", url, NULL, what, &r, ret_cause);
 
 	if (k < 0)
 		return k;
@@ -973,6 +983,88 @@ int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause)
 	if ((k = build_url(api, &url, ret_cause, "/v2/firewalls/%s", qid)) < 0)
 		return k;
 	return delete_url(api, url, what, ret_cause);
+}
+
+/* A tag name as DigitalOcean takes it: 1 to 255 letters, digits, ':', '-' and '_'. */
+static bool valid_tag(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_");
+
+	return n > 0 && n <= 255 && !s[n];
+}
+
+/* r's "tag" is an object whose "name" is a string. */
+static int check_tag(const struct http_response *r, const char *what, char **ret_cause)
+{
+	_cleanup_json_ json_object *answer = NULL;
+	json_object *tag, *name;
+	int k;
+
+	if ((k = parse_body(r, what, &answer, ret_cause)) < 0 ||
+	    (k = get_field(answer, "tag", json_type_object, false, what, &tag, ret_cause)) < 0 ||
+	    (k = get_field(tag, "name", json_type_string, false, what, &name, ret_cause)) < 0)
+		return k;
+	return 0;
+}
+
+json_object *doapi_tag_body(const char *name)
+{
+	json_object *body = json_object_new_object();
+
+	if (body && !add_string(body, "name", name)) {
+		json_object_put(body);
+		return NULL;
+	}
+	return body;
+}
+
+int doapi_tag_create(struct doapi *api, const char *name, char **ret_cause)
+{
+	_cleanup_(responsep) struct http_response r = {}, g = {};
+	_cleanup_free_ char *what = NULL, *url = NULL, *qname = NULL, *refused = NULL,
+			    *looked = NULL;
+	_cleanup_json_ json_object *body = NULL;
+	int k, e;
+
+	if (!name || !valid_tag(name))
+		return strutil_cause(ret_cause, -EINVAL,
+				     "not a tag name: 1 to 255 letters, digits, ':', '-' and '_'");
+	if (asprintf(&what, "creating tag %s", name) < 0) {
+		what = NULL;
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	}
+	if (!(body = doapi_tag_body(name)))
+		return strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	if ((k = build_url(api, &url, ret_cause, "/v2/tags")) < 0 ||
+	    (k = send_retried(api, "POST", url,
+			      json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), what, &r,
+			      ret_cause)) < 0)
+		return k;
+	if (r.status == 201 || r.status == 200)
+		return check_tag(&r, what, ret_cause);
+	if (r.status < 400 || r.status >= 500 || r.status == 401 || r.status == 429)
+		return status_error(&r, what, ret_cause);
+
+	/* Refused: perhaps because the tag exists (DigitalOcean answers 201 then, but
+	 * nothing promises it). If GET finds it, it is there as asked. */
+	e = status_error(&r, what, &refused);
+	free(url);
+	url = NULL;
+	/* The name is letters, digits, ':', '-' and '_': escaped, ':' is "%3A". */
+	qname = escape(name);
+	if (!qname || (k = build_url(api, &url, ret_cause, "/v2/tags/%s", qname)) < 0)
+		return qname ? k : strutil_cause(ret_cause, -ENOMEM, "out of memory");
+	k = send_retried(api, "GET", url, NULL, what, &g, &looked);
+	if (k == 0 && g.status == 200)
+		return check_tag(&g, what, ret_cause);
+	if (k == 0 && g.status == 404)
+		return strutil_cause(ret_cause, e, "%s, and it does not exist", refused ? refused : what);
+	if (k == 0) {
+		free(looked);
+		looked = describe_status(&g);
+	}
+	return strutil_cause(ret_cause, e, "%s; looking for it failed: %s", refused ? refused : what,
+			     looked ? looked : "out of memory");
 }
 
 void doapi_volume_free(struct doapi_volume *v)
@@ -1158,7 +1250,7 @@ int doapi_volume_get(struct doapi *api, const char *id, struct doapi_volume **re
 	int k;
 
 	if ((k = volume_url(api, id, "getting", "", &url, &what, ret_cause)) < 0 ||
-	    (k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+	    (k = send_retried(api, "GET", url, NULL, what, &r, ret_cause)) < 0)
 		return k;
 	if (r.status != 200)
 		return status_error(&r, what, ret_cause);
@@ -1224,7 +1316,7 @@ static int get_action(struct doapi *api, const char *url, const char *what,
 	json_object *action;
 	int k;
 
-	if ((k = send_retried(api, "GET", url, what, &r, ret_cause)) < 0)
+	if ((k = send_retried(api, "GET", url, NULL, what, &r, ret_cause)) < 0)
 		return k;
 	if (r.status != 200)
 		return status_error(&r, what, ret_cause);

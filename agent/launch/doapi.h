@@ -7,6 +7,8 @@
  *   after it; never into a URL, a cause or a log.
  * - POST is never retried: an answer that may have come after the droplet was made
  *   returns -EAGAIN, and the caller lists by its launch tag.
+ * - but POST /v2/tags, which is retried as a GET is: making a tag that exists leaves
+ *   it as it was.
  * - GET and DELETE are retried on 429, 5xx and transport errors under a deadline,
  *   honouring Retry-After and RateLimit-Remaining 0 / RateLimit-Reset.
  * - A next-page link is followed only when it starts with base_url.
@@ -164,6 +166,14 @@ int doapi_firewall_create(struct doapi *api, const struct doapi_firewall_create 
 int doapi_firewall_find(struct doapi *api, const char *name, char **ret_id, char **ret_cause);
 /* DELETE /v2/firewalls/{id}; 404 counts as done. */
 int doapi_firewall_delete(struct doapi *api, const char *id, char **ret_cause);
+
+/* The body POST /v2/tags sends; NULL on ENOMEM. */
+struct json_object *doapi_tag_body(const char *name);
+/* POST /v2/tags {"name": name}, retried as a GET is (making a tag twice is harmless).
+ * 0 when the tag exists afterwards: answered 201, or refused with a 4xx (not 401 or
+ * 429) and then found by GET /v2/tags/{name} (an API that refuses a duplicate). A name
+ * that is not 1 to 255 letters, digits, ':', '-' and '_' is -EINVAL, nothing sent. */
+int doapi_tag_create(struct doapi *api, const char *name, char **ret_cause);
 
 void doapi_volume_free(struct doapi_volume *v);
 /* Frees n volumes and the array; accepts NULL. */

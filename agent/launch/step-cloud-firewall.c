@@ -5,7 +5,9 @@
  * outbound rules drops them all). A cloud firewall cannot name a VPC, so "vpc" becomes
  * the private ranges: only the droplet's VPC (and peered ones) reach its private
  * interface, and doagent's own firewall narrows it to the VPC's network.
- * It comes before the droplets, so that no droplet is ever up without it.
+ * It comes before the droplets, so that no droplet is ever up without it; so before the
+ * tags it names exist (a droplet's create makes its tags), and DigitalOcean refuses a
+ * firewall that names a tag that does not exist: it makes them first.
  */
 #include "autoconfig.h"
 
@@ -116,6 +118,28 @@ static bool wanted(const struct saga *s)
 	return s->opt->cloud_firewall;
 }
 
+/* Make the tags f names (the launch tag; a group's tag). Undo leaves them: a tag on
+ * nothing is harmless, the droplets of this run or a rerun may carry it, and deleting a
+ * tag would untag whatever else carries it. */
+static int make_tags(struct saga *s, const struct cloud_fw *f)
+{
+	const char *const names[] = { f->tags[0], f->group_tags[0] };
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		_cleanup_free_ char *cause = NULL;
+		int r;
+
+		if (!names[i])
+			continue;
+		r = doapi_tag_create(s->api, names[i], &cause);
+		if (r < 0) {
+			launch_err("%s", launch_cause_or(cause, r));
+			return launch_api_exit(r);
+		}
+	}
+	return 0;
+}
+
 /* Create the firewall f, once: after an ambiguous answer, look for it by name. */
 static int create(struct saga *s, const struct cloud_fw *f)
 {
@@ -166,13 +190,14 @@ static int run(struct saga *s)
 		ex = launch_api_exit(r);
 	} else if (s->fw_id) {
 		fprintf(stderr, "firewall %s (%s) exists: adopting it\n", s->fw_id, f.name);
-	} else {
+	} else if (!(ex = make_tags(s, &f))) {
 		ex = create(s, &f);
 	}
 	cloud_fw_done(&f);
 	return ex;
 }
 
+/* The firewall this run made; never the tags make_tags made (see there). */
 static void undo(struct saga *s, bool keep)
 {
 	_cleanup_free_ char *cause = NULL;
@@ -195,12 +220,23 @@ static int plan(const struct saga *s, json_object *requests)
 {
 	struct cloud_fw f;
 	json_object *body = NULL;
+	int r = -ENOMEM;
 
-	if (cloud_fw_init(&f, s->config, s->tag, s->group) == 0)
-		body = doapi_firewall_body(&f.req);
+	if (cloud_fw_init(&f, s->config, s->tag, s->group) == 0) {
+		const char *const names[] = { f.tags[0], f.group_tags[0] };
+
+		r = 0;
+		for (size_t i = 0; r == 0 && i < ELEMENTSOF(names) && names[i]; i++) {
+			json_object *tag = doapi_tag_body(names[i]);
+
+			r = tag ? saga_plan_add(requests, "POST", "/v2/tags", tag) : -ENOMEM;
+		}
+		if (r == 0 && !(body = doapi_firewall_body(&f.req)))
+			r = -ENOMEM;
+	}
 	cloud_fw_done(&f);
-	if (!body)
-		return -ENOMEM;
+	if (r < 0)
+		return r;
 	return saga_plan_add(requests, "POST", "/v2/firewalls", body);
 }
 
