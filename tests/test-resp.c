@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "macro.h"
+#include "test-redis.h"
 #include "resp.h"
 
 /* Spaces, both quotes, backslashes, a '$' and CR-less RESP look-alikes. */
@@ -243,74 +244,39 @@ static bool can_connect(unsigned port)
 	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 }
 
-static const char *redis_server(void)
-{
-	const char *s = getenv("REDIS_SERVER");
 
-	return s && *s ? s : "/usr/bin/redis-server";
+static bool port_answers(const void *port)
+{
+	return can_connect(*(const unsigned *)port);
 }
 
 static int setup(void **state)
 {
 	char port[16], log[sizeof(dir) + 16];
-	uint64_t start;
-	int status;
+	const char *argv[] = { test_redis_server(), "--port", port, "--bind", "127.0.0.1",
+			       "--requirepass", PASSWORD, "--save", "", "--appendonly", "no",
+			       "--daemonize", "no", "--dir", dir, "--logfile", log, NULL };
 
 	if (!mkdtemp(dir))
 		return -1;
-	if (access(redis_server(), X_OK) < 0) {
+	if (access(test_redis_server(), X_OK) < 0) {
 		fprintf(stderr, "# %s: not found; the tests against Redis are skipped\n",
-			redis_server());
+			test_redis_server());
 		return 0;
 	}
 	redis_port = free_port();
 	snprintf(port, sizeof(port), "%u", redis_port);
 	snprintf(log, sizeof(log), "%s/redis.log", dir);
-	redis_pid = fork();
-	if (redis_pid < 0)
-		return -1;
-	if (redis_pid == 0) {
-		const char *argv[] = { redis_server(), "--port", port, "--bind", "127.0.0.1",
-				       "--requirepass", PASSWORD, "--save", "", "--appendonly", "no",
-				       "--daemonize", "no", "--dir", dir, "--logfile", log, NULL };
-		int fd = open("/dev/null", O_RDWR);
-
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-		}
-		execv(argv[0], (char **)argv);
-		_exit(127);
-	}
-	for (start = now_ms(); !can_connect(redis_port); usleep(20000)) {
-		if (waitpid(redis_pid, &status, WNOHANG) == redis_pid) {
-			fprintf(stderr, "# redis-server exited (status %d); see %s\n", status, log);
-			redis_pid = -1;
-			return -1;
-		}
-		if (now_ms() - start > 10000) {
-			fprintf(stderr, "# redis-server does not listen on %u after 10 s\n", redis_port);
-			return -1;
-		}
-	}
-	return 0;
+	redis_pid = test_redis_start(argv, port_answers, &redis_port, log);
+	return redis_pid < 0 ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
 	char cmd[128];
-	uint64_t start;
 
-	if (redis_pid > 0) {
-		kill(redis_pid, SIGTERM);
-		for (start = now_ms(); waitpid(redis_pid, NULL, WNOHANG) == 0; usleep(20000))
-			if (now_ms() - start > 5000) {
-				kill(redis_pid, SIGKILL);
-				waitpid(redis_pid, NULL, 0);
-				break;
-			}
-		redis_pid = -1;
-	}
+	test_redis_stop(redis_pid);
+	redis_pid = -1;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
