@@ -54,26 +54,6 @@ converged() { # WHAT LID
 	expect "$1: on the tag" "[p['tags'] for p in s['policies']]" "[['doagent-launch-$2'], ['doagent-launch-$2'], ['doagent-launch-$2'], ['doagent-launch-$2']]"
 }
 
-# killed_held WHAT ARGS...: run doagent-launch ARGS in the background until the fake
-# holds the request its rules say, SIGKILL it, let the request go; a check that it got
-# there.
-killed_held() {
-	local what=$1 lpid n=0 held
-	shift
-	"$DOAGENT_LAUNCH" --api-url "$url" "$@" >"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
-	lpid=$!
-	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	held=$(state 'len(s["held"])')
-	kill -KILL "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
-	control /_release
-	check; [ "$held" = 1 ] || fail "$what: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
-}
-
 # ---- 0. the fake's alert policies, through Prism -----------------------------------
 start_fake
 POLICY='{"alerts": {"email": ["bob@example.com"], "slack": [{"channel": "Production Alerts", "url": "https://hooks.slack.com/services/T1234567/AAAAAAAA/ZZZZZZ"}]}, "compare": "GreaterThan", "description": "CPU Alert", "enabled": true, "entities": ["192018292"], "tags": ["droplet_tag"], "type": "v1/insights/droplet/cpu", "value": 80, "window": "5m"}'

@@ -211,24 +211,6 @@ expect "the standbys refused: undone" 'len(s["droplets"])' 0
 prism_clean "lost creates"
 
 # ---- 4. SIGKILL during the standbys' create, then a rerun ---------------------------------
-# killed_held WHAT ARGS...: run doagent-launch ARGS in the background until the fake
-# holds the request its rules say, SIGKILL it, let the request go.
-killed_held() {
-	local what=$1 lpid n=0 held
-	shift
-	"$DOAGENT_LAUNCH" --api-url "$url" "$@" >"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
-	lpid=$!
-	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	held=$(state 'len(s["held"])')
-	kill -KILL "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
-	control /_release
-	check; [ "$held" = 1 ] || fail "$what: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
-}
 for how in hold hold_after; do
 	start_fake "{\"rules\": [{\"request\": \"POST /v2/droplets\", \"do\": \"$how\", \"skip\": 1}]}"
 	killed_held "killed at the standbys' create ($how)" create g6 --standby 2 --launch-id "kill_$how" \

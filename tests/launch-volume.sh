@@ -54,26 +54,6 @@ converged() { # WHAT TAG FW
 	expect "$1: tagged" "all('$2' in x['tags'] for x in s['droplets'] + s['volumes'])" True
 }
 
-# killed_held WHAT ARGS...: run doagent-launch ARGS in the background until the fake
-# holds the request its rules say (or it ends), SIGKILL it, let the request go; a check
-# that it got there.
-killed_held() {
-	local what=$1 lpid n=0 held
-	shift
-	"$DOAGENT_LAUNCH" --api-url "$url" "$@" >"$TMP/kill.out" 2>"$TMP/kill.err" </dev/null &
-	lpid=$!
-	while [ "$(state 'len(s["held"])')" = 0 ] && kill -0 "$lpid" 2>/dev/null && [ "$n" -lt 300 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	held=$(state 'len(s["held"])')
-	kill -KILL "$lpid" 2>/dev/null || true
-	wait "$lpid" 2>/dev/null || true
-	cat "$TMP/kill.out" "$TMP/kill.err" >>"$TMP/all-output"
-	control /_release
-	check; [ "$held" = 1 ] || fail "$what: the launcher did not get there: $(tail -n 3 "$TMP/kill.err")"
-}
-
 # ---- 0. the fake's volume rules, through Prism ----------------------------------------
 # answers WHAT EXPECTED METHOD PATH [JSON]: through Prism, the answer is EXPECTED (a regex
 # over "STATUS BODY").
